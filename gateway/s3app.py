@@ -1,0 +1,147 @@
+"""The S3 ASGI application: authenticate, route, run one operation, answer.
+
+Every request gets a request ID, used as the AMQP correlation ID, logged on
+every line of every hop, and returned as ``x-amz-request-id``.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from datetime import UTC, datetime
+
+from gateway.credentials import Credentials
+from gateway.http import ClientGone, Receive, Request, Response, Scope, Send, send_response
+from gateway.s3ops import OPERATIONS, Context
+from s3compat import routing, sigv4
+from s3compat.errors import S3Error, render_error_xml
+from sangraha.contract import AnyReply, AnyRequest, Call, Failure
+from sangraha.logs import request_context
+from sangraha.settings import Settings
+from sangraha.transport.base import Transport, TransportError
+
+__all__ = ["S3App", "new_request_id"]
+
+log = logging.getLogger(__name__)
+
+
+def new_request_id() -> str:
+    return secrets.token_hex(8).upper()
+
+
+class S3App:
+    """A plain ASGI callable serving the S3 API."""
+
+    def __init__(self, settings: Settings, transport: Transport, credentials: Credentials) -> None:
+        self._settings = settings
+        self._transport = transport
+        self._credentials = credentials
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request_id = new_request_id()
+        with request_context(request_id):
+            await self._serve(scope, receive, send, request_id)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
+        started = time.perf_counter()
+        operation = "-"
+        method = scope.get("method", "-")
+        resource = scope.get("path", "/")
+        try:
+            request = Request.from_scope(
+                scope, receive, request_id, self._settings.max_header_bytes
+            )
+            resource = request.path
+            route = routing.resolve(
+                request.method,
+                request.path,
+                request.query,
+                request.headers,
+                host=request.headers.get("host"),
+                domain=self._settings.domain or None,
+            )
+            operation = route.operation
+            auth = sigv4.authenticate(
+                request.method,
+                request.raw_path,
+                request.raw_query,
+                request.header_list,
+                lookup_secret=self._credentials.secret_for,
+                region=self._settings.region,
+                now=datetime.now(UTC),
+            )
+            handler = OPERATIONS.get(operation)
+            if handler is None:
+                raise S3Error("NotImplemented", f"{operation} is not implemented by Sangraha.")
+
+            async def send_call(
+                contract_request: AnyRequest, payload: bytes
+            ) -> tuple[AnyReply, bytes | memoryview]:
+                return await self._call(request_id, contract_request, payload)
+
+            ctx = Context(
+                request=request, route=route, auth=auth, settings=self._settings, send=send_call
+            )
+            response = await handler(ctx)
+        except ClientGone:
+            log.info("client disconnected mid-request", extra={"op": operation})
+            return
+        except S3Error as error:
+            response = _error_response(error, request_id, resource, head=method == "HEAD")
+        except Exception:
+            log.exception("unhandled error", extra={"op": operation})
+            response = _error_response(
+                S3Error("InternalError"), request_id, resource, head=method == "HEAD"
+            )
+        response.headers.append(("x-amz-request-id", request_id))
+        response.headers.append(("x-amz-id-2", request_id))
+        response.headers.append(("server", "Sangraha"))
+        await send_response(send, response)
+        log.info(
+            "%s %s -> %d",
+            method,
+            resource,
+            response.status,
+            extra={
+                "op": operation,
+                "status": response.status,
+                "ms": round((time.perf_counter() - started) * 1000, 2),
+            },
+        )
+
+    async def _call(
+        self, request_id: str, request: AnyRequest, payload: bytes
+    ) -> tuple[AnyReply, bytes | memoryview]:
+        call = Call(
+            request_id=request_id,
+            deadline=time.time() + self._settings.request_timeout,
+            request=request,
+        )
+        try:
+            result = await self._transport.call(call, payload)
+        except TransportError as exc:
+            raise S3Error(exc.code, exc.message) from None
+        reply = result.answer.reply
+        if isinstance(reply, Failure):
+            try:
+                error = S3Error(reply.code, reply.message, headers=reply.headers)
+            except ValueError:
+                error = S3Error("InternalError", f"{reply.code}: {reply.message}")
+            raise error
+        return reply, result.payload
+
+
+def _error_response(error: S3Error, request_id: str, resource: str, *, head: bool) -> Response:
+    headers = list(error.headers.items())
+    if error.status == 304:
+        return Response(304, headers)
+    if error.code == "ServiceUnavailable" or error.code == "SlowDown":
+        headers.append(("retry-after", "1"))
+    body = render_error_xml(error, request_id, resource)
+    return Response(
+        error.status,
+        [("content-type", "application/xml"), *headers],
+        body,
+        head_only=head,
+    )

@@ -1,0 +1,316 @@
+"""S3 operations on the gateway side: HTTP request -> contract call -> HTTP response.
+
+Each handler validates what the client sent, builds one contract request,
+hands it to :meth:`Context.call`, and renders the typed reply.  Nothing here
+knows how the call travels or where objects are stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from gateway.http import Request, Response, read_body
+from gateway.intake import declared_size, read_verified_body
+from s3compat import listing, names, xmlbodies
+from s3compat.checksums import header_name
+from s3compat.errors import S3Error
+from s3compat.routing import S3Route
+from s3compat.sigv4 import AuthContext
+from s3compat.timefmt import http_date
+from sangraha.contract import (
+    AnyReply,
+    AnyRequest,
+    BucketList,
+    CreateBucket,
+    DeleteBucket,
+    DeleteObject,
+    Done,
+    GetObject,
+    HeadBucket,
+    HeadObject,
+    ListBuckets,
+    Listing,
+    ListObjects,
+    ObjectMeta,
+    ObjectWritten,
+    PutObject,
+    Reply,
+)
+from sangraha.settings import Settings
+
+__all__ = ["OPERATIONS", "Context"]
+
+R = TypeVar("R", bound=Reply)
+
+XML = ("content-type", "application/xml")
+_STORED_HEADERS = (
+    "cache-control",
+    "content-disposition",
+    "content-encoding",
+    "content-language",
+    "expires",
+)
+_CONDITION_HEADERS = ("if-match", "if-none-match", "if-modified-since", "if-unmodified-since")
+_RESPONSE_OVERRIDES = {
+    "response-content-type": "content-type",
+    "response-content-language": "content-language",
+    "response-expires": "expires",
+    "response-cache-control": "cache-control",
+    "response-content-disposition": "content-disposition",
+    "response-content-encoding": "content-encoding",
+}
+
+
+@dataclass(slots=True)
+class Context:
+    """Everything one operation needs: the request, its identity, and a way
+    to send a contract call (returns the reply, raises S3Error on Failure)."""
+
+    request: Request
+    route: S3Route
+    auth: AuthContext
+    settings: Settings
+    send: Callable[[AnyRequest, bytes], Awaitable[tuple[AnyReply, bytes | memoryview]]]
+
+    @property
+    def bucket(self) -> str:
+        if self.route.bucket is None:
+            raise S3Error("InvalidRequest", "this operation needs a bucket")
+        return self.route.bucket
+
+    @property
+    def key(self) -> str:
+        if not self.route.key:
+            raise S3Error("InvalidRequest", "this operation needs an object key")
+        return self.route.key
+
+    async def call(
+        self, request: AnyRequest, expect: type[R], payload: bytes = b""
+    ) -> tuple[R, bytes | memoryview]:
+        reply, body = await self.send(request, payload)
+        if not isinstance(reply, expect):
+            raise S3Error("InternalError", f"unexpected {type(reply).__name__} reply")
+        return reply, body
+
+
+def _owner(ctx: Context) -> xmlbodies.Owner:
+    return xmlbodies.Owner(id=ctx.auth.access_key, display_name=ctx.auth.access_key)
+
+
+def _dt(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, tz=UTC)
+
+
+# ------------------------------------------------------------------ buckets
+
+
+async def list_buckets(ctx: Context) -> Response:
+    reply, _ = await ctx.call(ListBuckets(), BucketList)
+    entries = [
+        xmlbodies.BucketEntry(name=b.name, created=_dt(b.created))
+        for b in sorted(reply.buckets, key=lambda b: b.name)
+    ]
+    return Response(200, [XML], xmlbodies.render_list_buckets(_owner(ctx), entries))
+
+
+async def create_bucket(ctx: Context) -> Response:
+    names.validate_bucket_name(ctx.bucket)
+    body = bytearray()
+    async for chunk in read_body(ctx.request.receive, ctx.settings.request_timeout):
+        body += chunk
+        if len(body) > 64 * 1024:
+            raise S3Error("MalformedXML", "the CreateBucketConfiguration is too large")
+    constraint = xmlbodies.parse_create_bucket(bytes(body))
+    if constraint and constraint != ctx.settings.region:
+        raise S3Error(
+            "InvalidLocationConstraint",
+            f"The specified location-constraint {constraint!r} is not valid; "
+            f"this endpoint serves {ctx.settings.region!r}.",
+        )
+    await ctx.call(CreateBucket(bucket=ctx.bucket), Done)
+    return Response(200, [("location", "/" + ctx.bucket)])
+
+
+async def head_bucket(ctx: Context) -> Response:
+    await ctx.call(HeadBucket(bucket=ctx.bucket), Done)
+    return Response(200, [("x-amz-bucket-region", ctx.settings.region)])
+
+
+async def delete_bucket(ctx: Context) -> Response:
+    await ctx.call(DeleteBucket(bucket=ctx.bucket), Done)
+    return Response(204)
+
+
+async def get_bucket_location(ctx: Context) -> Response:
+    await ctx.call(HeadBucket(bucket=ctx.bucket), Done)
+    return Response(200, [XML], xmlbodies.render_location(ctx.settings.region))
+
+
+async def _list(ctx: Context, params: listing.ListParams) -> Listing:
+    request = ListObjects(
+        bucket=ctx.bucket,
+        prefix=params.prefix,
+        delimiter=params.delimiter,
+        max_keys=params.max_keys,
+        start_after=params.start_after,
+        cursor=params.cursor,
+    )
+    reply, _ = await ctx.call(request, Listing)
+    return reply
+
+
+def _entries(ctx: Context, reply: Listing, fetch_owner: bool) -> list[xmlbodies.ObjectEntry]:
+    owner = _owner(ctx) if fetch_owner else None
+    return [
+        xmlbodies.ObjectEntry(
+            key=e.key,
+            last_modified=_dt(e.last_modified),
+            etag=e.etag,
+            size=e.size,
+            owner=owner,
+        )
+        for e in reply.entries
+    ]
+
+
+async def list_objects_v2(ctx: Context) -> Response:
+    params = listing.parse_list_v2(ctx.request.query)
+    reply = await _list(ctx, params)
+    token = (
+        listing.encode_token(reply.next_cursor)
+        if reply.is_truncated and reply.next_cursor
+        else None
+    )
+    body = xmlbodies.render_list_v2(
+        params,
+        name=ctx.bucket,
+        contents=_entries(ctx, reply, params.fetch_owner),
+        common_prefixes=reply.common_prefixes,
+        is_truncated=reply.is_truncated,
+        next_token=token,
+    )
+    return Response(200, [XML], body)
+
+
+async def list_objects_v1(ctx: Context) -> Response:
+    params = listing.parse_list_v1(ctx.request.query)
+    reply = await _list(ctx, params)
+    body = xmlbodies.render_list_v1(
+        params,
+        name=ctx.bucket,
+        contents=_entries(ctx, reply, True),
+        common_prefixes=reply.common_prefixes,
+        is_truncated=reply.is_truncated,
+        next_marker=reply.last if reply.is_truncated else None,
+    )
+    return Response(200, [XML], body)
+
+
+# ------------------------------------------------------------------ objects
+
+
+def _stored_headers(request: Request) -> dict[str, str]:
+    return {n: request.headers[n] for n in _STORED_HEADERS if n in request.headers}
+
+
+async def put_object(ctx: Context) -> Response:
+    names.validate_bucket_name(ctx.bucket)
+    names.validate_key(ctx.key)
+    metadata = names.validate_metadata(ctx.request.headers)
+    size = declared_size(ctx.request, ctx.auth)
+    if size > ctx.settings.max_inline_bytes:
+        raise S3Error(
+            "EntityTooLarge",
+            f"single PUTs are limited to {ctx.settings.max_inline_bytes} bytes on this "
+            "gateway; use a multipart upload",
+            extra={"ProposedSize": str(size), "MaxSizeAllowed": str(ctx.settings.max_inline_bytes)},
+        )
+    intake = await read_verified_body(
+        ctx.request, ctx.auth, size=size, idle_timeout=ctx.settings.request_timeout
+    )
+    request = PutObject(
+        bucket=ctx.bucket,
+        key=ctx.key,
+        size=size,
+        md5=intake.digests.md5_hex,
+        content_type=ctx.request.headers.get("content-type") or "binary/octet-stream",
+        metadata=metadata,
+        headers=_stored_headers(ctx.request),
+    )
+    reply, _ = await ctx.call(request, ObjectWritten, intake.body)
+    headers = [("etag", f'"{reply.etag}"')]
+    headers += [(header_name(a), v) for a, v in intake.digests.checksums.items()]
+    return Response(200, headers)
+
+
+def _object_headers(ctx: Context, meta: ObjectMeta) -> list[tuple[str, str]]:
+    headers = [
+        ("etag", f'"{meta.etag}"'),
+        ("last-modified", http_date(meta.last_modified)),
+        ("accept-ranges", "bytes"),
+        ("content-type", meta.content_type),
+    ]
+    headers += list(meta.headers.items())
+    headers += [(f"x-amz-meta-{k}", v) for k, v in meta.metadata.items()]
+    if meta.range is not None:
+        first, last = meta.range
+        headers.append(("content-range", f"bytes {first}-{last}/{meta.size}"))
+        headers.append(("content-length", str(last - first + 1)))
+    else:
+        headers.append(("content-length", str(meta.size)))
+    overrides = {
+        target: ctx.request.query[param]
+        for param, target in _RESPONSE_OVERRIDES.items()
+        if param in ctx.request.query
+    }
+    if overrides:
+        headers = [(n, v) for n, v in headers if n not in overrides] + list(overrides.items())
+    return headers
+
+
+def _read_fields(ctx: Context) -> tuple[str | None, dict[str, str]]:
+    conditions = {n: ctx.request.headers[n] for n in _CONDITION_HEADERS if n in ctx.request.headers}
+    return ctx.request.headers.get("range"), conditions
+
+
+async def get_object(ctx: Context) -> Response:
+    rng, conditions = _read_fields(ctx)
+    meta, body = await ctx.call(
+        GetObject(bucket=ctx.bucket, key=ctx.key, range=rng, conditions=conditions), ObjectMeta
+    )
+    status = 206 if meta.range is not None else 200
+    return Response(status, _object_headers(ctx, meta), body)
+
+
+async def head_object(ctx: Context) -> Response:
+    rng, conditions = _read_fields(ctx)
+    meta, _ = await ctx.call(
+        HeadObject(bucket=ctx.bucket, key=ctx.key, range=rng, conditions=conditions), ObjectMeta
+    )
+    status = 206 if meta.range is not None else 200
+    return Response(status, _object_headers(ctx, meta), head_only=True)
+
+
+async def delete_object(ctx: Context) -> Response:
+    await ctx.call(DeleteObject(bucket=ctx.bucket, key=ctx.key), Done)
+    return Response(204)
+
+
+Operation = Callable[[Context], Awaitable[Response]]
+
+OPERATIONS: dict[str, Operation] = {
+    "ListBuckets": list_buckets,
+    "CreateBucket": create_bucket,
+    "HeadBucket": head_bucket,
+    "DeleteBucket": delete_bucket,
+    "GetBucketLocation": get_bucket_location,
+    "ListObjectsV2": list_objects_v2,
+    "ListObjects": list_objects_v1,
+    "PutObject": put_object,
+    "GetObject": get_object,
+    "HeadObject": head_object,
+    "DeleteObject": delete_object,
+}

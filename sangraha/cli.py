@@ -1,0 +1,221 @@
+"""The ``sangraha`` command: one subcommand per process role.
+
+This launcher is the only module that imports both the gateway and the
+workers; it wires a transport and a storage driver into a process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+import time
+import urllib.request
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from sangraha.settings import Settings, SettingsError
+
+__all__ = ["main"]
+
+log = logging.getLogger("sangraha")
+
+_HEARTBEAT_EVERY = 5.0
+_HEARTBEAT_STALE = 30.0
+
+
+async def _retry(what: str, start: object, deadline: float) -> None:
+    """Await ``start()`` until it succeeds or ``deadline`` (monotonic) passes:
+    in a swarm, RabbitMQ and MinIO may come up after us."""
+    from sangraha.transport.base import TransportError
+
+    delay = 0.5
+    while True:
+        try:
+            await start()  # type: ignore[operator]
+            return
+        except (TransportError, OSError) as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            log.warning("%s not reachable yet (%s); retrying in %.1fs", what, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+async def _heartbeat(path: str, alive: Callable[[], Awaitable[bool]]) -> None:
+    """Touch ``path`` every few seconds while ``alive()``: the container health
+    check of a worker (``sangraha healthcheck``) reads its age."""
+    target = Path(path)
+    while True:
+        try:
+            if await alive():
+                await asyncio.to_thread(target.touch)
+        except OSError as exc:
+            log.warning("cannot touch the heartbeat file %s: %s", path, exc)
+        await asyncio.sleep(_HEARTBEAT_EVERY)
+
+
+def _healthcheck(settings: Settings, role: str) -> int:
+    """Exit status for a container health check of ``role``."""
+    if role == "gateway":
+        url = f"http://127.0.0.1:{settings.port}/_sangraha/health"
+        try:
+            with urllib.request.urlopen(url, timeout=3) as response:
+                return 0 if response.status == 200 else 1
+        except OSError:
+            return 1
+    try:
+        age = time.time() - Path(settings.heartbeat_file).stat().st_mtime
+    except OSError:
+        return 1
+    return 0 if age <= _HEARTBEAT_STALE else 1
+
+
+def _stop_event() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def _run_gateway(settings: Settings) -> None:
+    import uvicorn
+
+    from gateway.app import build_app
+    from sangraha.contract import Call, Done, Ping, PingWriter
+    from sangraha.transport.amqp import AmqpRpcClient
+    from sangraha.transport.base import TransportError
+
+    settings.require("access_key", "secret_key")
+    client = AmqpRpcClient(settings)
+    await _retry("RabbitMQ", client.start, time.monotonic() + 120)
+
+    async def readiness() -> dict[str, bool]:
+        results = {}
+        for name, probe in (("getter_storage", Ping()), ("receiver_storage", PingWriter())):
+            call = Call(request_id=f"ready-{name}", deadline=time.time() + 3, request=probe)
+            try:
+                result = await client.call(call)
+                results[name] = isinstance(result.answer.reply, Done)
+            except TransportError:
+                results[name] = False
+        return results
+
+    app = build_app(settings, client, readiness=readiness)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="off",
+        access_log=False,
+        log_config=None,
+        timeout_keep_alive=30,
+        server_header=False,
+        date_header=True,
+    )
+    server = uvicorn.Server(config)
+    log.info(
+        "gateway listening",
+        extra={
+            "endpoint": f"http://{settings.host}:{settings.port}",
+            "reply_queue": client.reply_queue_name,
+        },
+    )
+    try:
+        await server.serve()
+    finally:
+        await client.close()
+
+
+async def _run_worker(settings: Settings, role: str) -> None:
+    from backend_workers.operations import Operations
+    from backend_workers.storage.s3 import S3Storage
+    from sangraha.contract import Route
+    from sangraha.transport.amqp import AmqpWorker
+
+    settings.require("s3_endpoint", "s3_access_key", "s3_secret_key")
+    storage = S3Storage(settings)
+    await storage.start()
+    worker = AmqpWorker(settings, role)
+    await _retry("RabbitMQ", worker.start, time.monotonic() + 120)
+    route = Route.WRITE if role == "receiver" else Route.READ
+    operations = Operations(storage, max_inline_bytes=settings.max_inline_bytes)
+    stop = _stop_event()
+    await worker.serve(route, operations)
+
+    async def alive() -> bool:
+        return await worker.ready() and await storage.ready()
+
+    beat = asyncio.create_task(_heartbeat(settings.heartbeat_file, alive))
+    log.info("%s consuming %s", role, route.value, extra={"prefetch": settings.prefetch})
+    try:
+        await stop.wait()
+        log.info("%s stopping; finishing in-flight requests", role)
+        await worker.drain(timeout=settings.request_timeout)
+    finally:
+        beat.cancel()
+        await worker.close()
+        await storage.close()
+        log.info("%s stopped after %d requests", role, worker.handled)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sangraha", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    gw = sub.add_parser("gateway", help="serve the S3 API, forwarding to RabbitMQ")
+    gw.add_argument("--host", help="listen address (SANGRAHA_HOST, default 127.0.0.1)")
+    gw.add_argument("--port", type=int, help="listen port (SANGRAHA_PORT, default 8000)")
+    sub.add_parser("receiver", help="execute writes from object_write_queue on storage")
+    sub.add_parser("getter", help="execute reads from object_read_queue on storage")
+    hc = sub.add_parser("healthcheck", help="exit 0 when this container's role is healthy")
+    hc.add_argument(
+        "--role",
+        choices=["gateway", "receiver", "getter"],
+        default=None,
+        help="role to check (default: SANGRAHA_ROLE, else gateway)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from sangraha.logs import setup_logging
+
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(
+            host=getattr(args, "host", None), port=getattr(args, "port", None)
+        )
+    except SettingsError as exc:
+        print(f"sangraha: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "healthcheck":
+        return _healthcheck(settings, args.role or os.environ.get("SANGRAHA_ROLE", "gateway"))
+    setup_logging(args.command, settings.log_level)
+    import uvloop
+
+    try:
+        if args.command == "gateway":
+            uvloop.run(_run_gateway(settings))
+        else:
+            uvloop.run(_run_worker(settings, args.command))
+    except SettingsError as exc:
+        log.error("%s", exc)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    except Exception as exc:
+        log.error("fatal: %s: %s", type(exc).__name__, exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        sys.exit(main())

@@ -1,0 +1,1 @@
+"""Transports: how a gateway call reaches a worker (see ``base``)."""

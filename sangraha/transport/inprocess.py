@@ -1,0 +1,86 @@
+"""In-process transport for embedded mode: the same frames, no broker.
+
+Each call is encoded and decoded exactly as on RabbitMQ, so embedded mode
+exercises the same contract; a semaphore per route plays the role of the
+worker's prefetch, and the call's deadline is enforced the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sangraha.contract import (
+    Answer,
+    Call,
+    ContractError,
+    Failure,
+    Route,
+    decode_answer,
+    decode_call,
+    encode_answer,
+    encode_call,
+)
+from sangraha.logs import request_context
+from sangraha.transport.base import Handler, Result, TransportError
+
+__all__ = ["InProcessTransport"]
+
+log = logging.getLogger(__name__)
+
+
+class InProcessTransport:
+    """Both seams at once: the gateway calls, the in-process workers serve."""
+
+    def __init__(self, *, concurrency: int, max_inflight: int) -> None:
+        self._handlers: dict[Route, Handler] = {}
+        self._slots = {route: asyncio.Semaphore(concurrency) for route in Route}
+        self._max_inflight = max_inflight
+        self._inflight = 0
+        self._closed = False
+
+    async def serve(self, route: Route, handler: Handler) -> None:
+        self._handlers[route] = handler
+
+    async def ready(self) -> bool:
+        return not self._closed and len(self._handlers) == len(Route)
+
+    async def close(self) -> None:
+        self._closed = True
+
+    async def call(self, call: Call, payload: bytes | memoryview = b"") -> Result:
+        route = type(call.request).ROUTE
+        handler = self._handlers.get(route)
+        if handler is None or self._closed:
+            raise TransportError("ServiceUnavailable", f"no {route.name.lower()} worker is running")
+        if self._inflight >= self._max_inflight:
+            raise TransportError("SlowDown", "too many requests in flight; reduce your rate")
+        self._inflight += 1
+        try:
+            frame = encode_call(call, payload)
+            async with asyncio.timeout(max(call.remaining(), 0)):
+                async with self._slots[route]:
+                    answer_frame = await self._serve_one(handler, frame)
+        except TimeoutError:
+            raise TransportError(
+                "ServiceUnavailable", f"no {route.name.lower()} worker answered in time"
+            ) from None
+        finally:
+            self._inflight -= 1
+        answer, body = decode_answer(answer_frame)
+        return Result(answer=answer, payload=body)
+
+    async def _serve_one(self, handler: Handler, frame: bytes) -> bytes:
+        call, payload = decode_call(frame)
+        with request_context(call.request_id):
+            try:
+                reply, body = await handler(call, payload)
+            except (ContractError, asyncio.CancelledError):
+                raise
+            except Exception:
+                log.exception("handler crashed", extra={"op": type(call.request).__name__})
+                reply, body = (
+                    Failure(code="InternalError", message="We encountered an internal error."),
+                    b"",
+                )
+            return encode_answer(Answer(request_id=call.request_id, reply=reply), body)

@@ -1,0 +1,97 @@
+"""Fixtures for the distributed stack: real RabbitMQ, real MinIO, real processes.
+
+Locally, tests that need the services skip when they are not running; in CI
+(``CI=true``) they fail instead, so a broken service script cannot pass as
+skipped tests.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from tests.integration.stack import Stack, in_ci, reachable, service_settings
+
+
+@pytest.fixture(scope="session")
+def services():
+    svc = service_settings()
+    amqp = urlparse(svc.amqp_url)
+    s3 = urlparse(svc.s3_endpoint)
+    missing = [
+        name
+        for name, host, port in (
+            ("RabbitMQ", amqp.hostname or "127.0.0.1", amqp.port or 5672),
+            ("MinIO", s3.hostname or "127.0.0.1", s3.port or 9000),
+        )
+        if not reachable(host, port)
+    ]
+    if missing:
+        message = f"{' and '.join(missing)} not running (start them with scripts/services.sh start)"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    return svc
+
+
+@pytest.fixture(scope="session")
+def stack(services, tmp_path_factory) -> Iterator[Stack]:
+    """One gateway, one receiver and one getter for the whole session."""
+    st = Stack(services=services, workdir=tmp_path_factory.mktemp("stack"))
+    st.spawn("receiver")
+    st.spawn("getter")
+    try:
+        st.endpoint = st.gateway()
+        yield st
+    finally:
+        st.stop()
+
+
+def make_client(endpoint: str, access_key: str, secret_key: str, **config: object):
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        region_name="us-east-1",
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}, **config),
+    )
+
+
+@pytest.fixture(scope="session")
+def s3(stack):
+    return make_client(stack.endpoint, stack.access_key, stack.secret_key)
+
+
+@pytest.fixture
+def bucket(s3) -> Iterator[str]:
+    """A fresh bucket, emptied and removed afterwards."""
+    name = f"t-{uuid.uuid4().hex[:20]}"
+    s3.create_bucket(Bucket=name)
+    yield name
+    paginator = s3.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=name):
+        for obj in page.get("Contents", []):
+            s3.delete_object(Bucket=name, Key=obj["Key"])
+    s3.delete_bucket(Bucket=name)
+
+
+@pytest.fixture
+def aws_env(stack, tmp_path: Path) -> dict[str, str]:
+    """Environment for the aws CLI pointed at the stack."""
+    env = dict(os.environ)
+    env.update(
+        AWS_ACCESS_KEY_ID=stack.access_key,
+        AWS_SECRET_ACCESS_KEY=stack.secret_key,
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_CONFIG_FILE=str(tmp_path / "aws-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "aws-credentials"),
+    )
+    return env
