@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, unquote_plus
 
 from s3compat.errors import S3Error
 
@@ -37,9 +37,9 @@ def _parse_query(raw: str) -> dict[str, str]:
         if not part:
             continue
         name, _, value = part.partition("=")
-        # S3 query strings use %20 for spaces; '+' is a literal plus.
-        key = unquote(name, errors="strict")
-        query.setdefault(key, unquote(value, errors="strict"))
+        # As on AWS: '+' in a query string is a space; a literal plus is %2B.
+        key = unquote_plus(name, errors="strict")
+        query.setdefault(key, unquote_plus(value, errors="strict"))
     return query
 
 
@@ -72,7 +72,11 @@ class Request:
                 f"request headers total {total} bytes; the limit is {max_header_bytes}",
             )
         try:
-            header_list = [(n.decode("latin-1").lower(), v.decode("utf-8")) for n, v in raw_headers]
+            # Header bytes map 1:1 onto latin-1 strings, so values round-trip
+            # unchanged (clients sign the bytes they send).
+            header_list = [
+                (n.decode("latin-1").lower(), v.decode("latin-1")) for n, v in raw_headers
+            ]
             raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("ascii")
             raw_query = scope.get("query_string", b"").decode("ascii")
             path = unquote(raw_path, errors="strict")
@@ -106,8 +110,15 @@ class Response:
     head_only: bool = False
 
 
+def _header_bytes(value: str) -> bytes:
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8")
+
+
 async def send_response(send: Send, response: Response) -> None:
-    headers = [(n.encode("latin-1"), v.encode("utf-8")) for n, v in response.headers]
+    headers = [(n.encode("latin-1"), _header_bytes(v)) for n, v in response.headers]
     if not any(n == "content-length" for n, _ in response.headers):
         headers.append((b"content-length", str(len(response.body)).encode()))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
