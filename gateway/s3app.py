@@ -53,15 +53,6 @@ class S3App:
                 scope, receive, request_id, self._settings.max_header_bytes
             )
             resource = request.path
-            route = routing.resolve(
-                request.method,
-                request.path,
-                request.query,
-                request.headers,
-                host=request.headers.get("host"),
-                domain=self._settings.domain or None,
-            )
-            operation = route.operation
             auth = sigv4.authenticate(
                 request.method,
                 request.raw_path,
@@ -71,6 +62,15 @@ class S3App:
                 region=self._settings.region,
                 now=datetime.now(UTC),
             )
+            route = routing.resolve(
+                request.method,
+                request.path,
+                request.query,
+                request.headers,
+                host=request.headers.get("host"),
+                domain=self._settings.domain or None,
+            )
+            operation = route.operation
             handler = OPERATIONS.get(operation)
             if handler is None:
                 raise S3Error("NotImplemented", f"{operation} is not implemented by Sangraha.")

@@ -9,14 +9,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
+import json
 import logging
 import os
+import secrets
 import signal
 import sys
 import time
 import urllib.request
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from sangraha.settings import Settings, SettingsError
 
@@ -107,20 +111,7 @@ async def _run_gateway(settings: Settings) -> None:
         return results
 
     app = build_app(settings, client, readiness=readiness)
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        loop="uvloop",
-        http="httptools",
-        lifespan="off",
-        access_log=False,
-        log_config=None,
-        timeout_keep_alive=30,
-        server_header=False,
-        date_header=True,
-    )
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(_uvicorn_config(app, settings))
     log.info(
         "gateway listening",
         extra={
@@ -166,9 +157,117 @@ async def _run_worker(settings: Settings, role: str) -> None:
         log.info("%s stopped after %d requests", role, worker.handled)
 
 
+def _embedded_credentials(settings: Settings) -> Settings:
+    """Root credentials for embedded mode: the environment's, else the ones
+    saved in the data directory, else new random ones saved there (0600)."""
+    if settings.access_key and settings.secret_key:
+        return settings
+    path = Path(settings.data_dir) / "credentials.json"
+    if path.exists():
+        saved = json.loads(path.read_text())
+        access, secret = str(saved["access_key"]), str(saved["secret_key"])
+    else:
+        access = "SG" + secrets.token_hex(9).upper()
+        secret = secrets.token_urlsafe(30)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump({"access_key": access, "secret_key": secret}, f)
+    return dataclasses.replace(settings, access_key=access, secret_key=secret)
+
+
+def _banner(settings: Settings) -> str:
+    endpoint = f"http://{settings.host}:{settings.port}"
+    return f"""
+Sangraha is serving S3 at {endpoint}  (data: {Path(settings.data_dir).resolve()})
+
+  Access key: {settings.access_key}
+  Secret key: {settings.secret_key}
+  Region:     {settings.region}
+
+aws CLI:
+  export AWS_ACCESS_KEY_ID={settings.access_key}
+  export AWS_SECRET_ACCESS_KEY={settings.secret_key}
+  export AWS_DEFAULT_REGION={settings.region}
+  aws --endpoint-url {endpoint} s3 mb s3://my-bucket
+  aws --endpoint-url {endpoint} s3 cp ./file s3://my-bucket/
+
+boto3:
+  import boto3
+  s3 = boto3.client("s3", endpoint_url="{endpoint}",
+                    aws_access_key_id="{settings.access_key}",
+                    aws_secret_access_key="{settings.secret_key}",
+                    region_name="{settings.region}")
+
+Press Ctrl-C to stop.
+"""
+
+
+async def _run_embedded(settings: Settings) -> None:
+    import uvicorn
+
+    from backend_workers.operations import Operations
+    from backend_workers.storage.local import LocalStorage
+    from gateway.app import build_app
+    from sangraha.contract import Route
+    from sangraha.transport.inprocess import InProcessTransport
+
+    storage = LocalStorage(settings.data_dir)
+    await storage.start()
+    transport = InProcessTransport(
+        concurrency=settings.prefetch, max_inflight=settings.max_inflight
+    )
+    operations = Operations(storage, max_inline_bytes=settings.max_inline_bytes)
+    for route in Route:
+        await transport.serve(route, operations)
+
+    async def readiness() -> dict[str, bool]:
+        return {"storage": await storage.ready()}
+
+    app = build_app(settings, transport, readiness=readiness)
+    server = uvicorn.Server(_uvicorn_config(app, settings))
+
+    async def announce() -> None:
+        while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
+            await asyncio.sleep(0.05)
+        print(_banner(settings), flush=True)
+
+    announcer = asyncio.create_task(announce())
+    try:
+        await server.serve()
+    finally:
+        announcer.cancel()
+        await transport.close()
+        await storage.close()
+
+
+def _uvicorn_config(app: object, settings: Settings) -> Any:
+    import uvicorn
+
+    return uvicorn.Config(
+        app,  # type: ignore[arg-type]
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="off",
+        access_log=False,
+        log_config=None,
+        timeout_keep_alive=30,
+        server_header=False,
+        date_header=True,
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sangraha", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser(
+        "serve", help="embedded mode: gateway, receiver and getter in one process, local disk"
+    )
+    serve.add_argument("--host", help="listen address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="listen port (default 8000)")
+    serve.add_argument("--data", dest="data_dir", help="data directory (default ./sangraha-data)")
     gw = sub.add_parser("gateway", help="serve the S3 API, forwarding to RabbitMQ")
     gw.add_argument("--host", help="listen address (SANGRAHA_HOST, default 127.0.0.1)")
     gw.add_argument("--port", type=int, help="listen port (SANGRAHA_PORT, default 8000)")
@@ -188,9 +287,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from sangraha.logs import setup_logging
 
     args = _parser().parse_args(argv)
+    # botocore's CRT signer needs whole bodies in memory; workers stream them.
+    os.environ.setdefault("BOTO_DISABLE_CRT", "true")
     try:
         settings = Settings.from_env(
-            host=getattr(args, "host", None), port=getattr(args, "port", None)
+            host=getattr(args, "host", None),
+            port=getattr(args, "port", None),
+            data_dir=getattr(args, "data_dir", None),
         )
     except SettingsError as exc:
         print(f"sangraha: {exc}", file=sys.stderr)
@@ -201,7 +304,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     import uvloop
 
     try:
-        if args.command == "gateway":
+        if args.command == "serve":
+            uvloop.run(_run_embedded(_embedded_credentials(settings)))
+        elif args.command == "gateway":
             uvloop.run(_run_gateway(settings))
         else:
             uvloop.run(_run_worker(settings, args.command))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -17,7 +18,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from tests.integration.stack import Stack, in_ci, reachable, service_settings
+from tests.integration.stack import EmbeddedServer, Stack, in_ci, reachable, service_settings
 
 
 @pytest.fixture(scope="session")
@@ -65,9 +66,40 @@ def make_client(endpoint: str, access_key: str, secret_key: str, **config: objec
     )
 
 
+@dataclass(frozen=True)
+class Target:
+    """An S3 endpoint under test: the distributed stack or an embedded server."""
+
+    mode: str
+    endpoint: str
+    access_key: str
+    secret_key: str
+
+
 @pytest.fixture(scope="session")
-def s3(stack):
-    return make_client(stack.endpoint, stack.access_key, stack.secret_key)
+def embedded(tmp_path_factory) -> Iterator[Target]:
+    """``sangraha serve`` in a subprocess with its own data directory."""
+    workdir = tmp_path_factory.mktemp("embedded")
+    server = EmbeddedServer(workdir)
+    server.start()
+    try:
+        yield Target("embedded", server.endpoint, server.access_key, server.secret_key)
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session", params=["distributed", "embedded"])
+def target(request) -> Target:
+    """Every S3 behaviour test runs against both modes."""
+    if request.param == "embedded":
+        return request.getfixturevalue("embedded")
+    st = request.getfixturevalue("stack")
+    return Target("distributed", st.endpoint, st.access_key, st.secret_key)
+
+
+@pytest.fixture(scope="session")
+def s3(target):
+    return make_client(target.endpoint, target.access_key, target.secret_key)
 
 
 @pytest.fixture
@@ -84,12 +116,12 @@ def bucket(s3) -> Iterator[str]:
 
 
 @pytest.fixture
-def aws_env(stack, tmp_path: Path) -> dict[str, str]:
-    """Environment for the aws CLI pointed at the stack."""
+def aws_env(target, tmp_path: Path) -> dict[str, str]:
+    """Environment for the aws CLI pointed at the target."""
     env = dict(os.environ)
     env.update(
-        AWS_ACCESS_KEY_ID=stack.access_key,
-        AWS_SECRET_ACCESS_KEY=stack.secret_key,
+        AWS_ACCESS_KEY_ID=target.access_key,
+        AWS_SECRET_ACCESS_KEY=target.secret_key,
         AWS_DEFAULT_REGION="us-east-1",
         AWS_CONFIG_FILE=str(tmp_path / "aws-config"),
         AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "aws-credentials"),

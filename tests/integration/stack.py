@@ -150,3 +150,32 @@ def wait_ready(endpoint: str, timeout: float = 60) -> None:
             last = str(exc)
         time.sleep(0.3)
     raise RuntimeError(f"{endpoint} not ready after {timeout}s: {last}")
+
+
+class EmbeddedServer:
+    """``sangraha serve`` as a subprocess (what a laptop user runs)."""
+
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
+        self.workdir = workdir
+        self.data_dir = workdir / "data"
+        self.port = port or free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.access_key = "EMB" + secrets.token_hex(8).upper()
+        self.secret_key = secrets.token_urlsafe(30)
+        self.proc = Process(
+            role="serve",
+            args=["serve", "--port", str(self.port), "--data", str(self.data_dir)],
+            env={
+                **{k: v for k, v in os.environ.items() if not k.startswith("SANGRAHA_")},
+                "SANGRAHA_ACCESS_KEY": self.access_key,
+                "SANGRAHA_SECRET_KEY": self.secret_key,
+            },
+            log_path=workdir / "serve.log",
+        )
+
+    def start(self) -> None:
+        self.proc.start()
+        wait_ready(self.endpoint)
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        self.proc.stop(sig)

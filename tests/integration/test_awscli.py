@@ -1,4 +1,4 @@
-"""The aws CLI (PyPI awscli) against the distributed stack."""
+"""The aws CLI (PyPI awscli) against both modes."""
 
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ def _aws_binary() -> str:
     return found
 
 
-def aws(stack, env, *args: str, ok_codes: tuple[int, ...] = (0,)) -> str:
+def aws(target, env, *args: str, ok_codes: tuple[int, ...] = (0,)) -> str:
     result = subprocess.run(
-        [_aws_binary(), "--endpoint-url", stack.endpoint, *args],
+        [_aws_binary(), "--endpoint-url", target.endpoint, *args],
         env=env,
         capture_output=True,
         text=True,
@@ -33,21 +33,21 @@ def aws(stack, env, *args: str, ok_codes: tuple[int, ...] = (0,)) -> str:
     return result.stdout
 
 
-def test_aws_cli_mb_cp_ls_rm_round_trip(stack, aws_env, tmp_path):
+def test_aws_cli_mb_cp_ls_rm_round_trip(target, aws_env, tmp_path):
     bucket = f"cli-{uuid.uuid4().hex[:16]}"
     source = tmp_path / "upload.bin"
     source.write_bytes(os.urandom(3 * 1024 * 1024 + 17))
-    aws(stack, aws_env, "s3", "mb", f"s3://{bucket}")
-    aws(stack, aws_env, "s3", "cp", str(source), f"s3://{bucket}/folder/upload.bin")
-    listing = aws(stack, aws_env, "s3", "ls", f"s3://{bucket}/folder/")
+    aws(target, aws_env, "s3", "mb", f"s3://{bucket}")
+    aws(target, aws_env, "s3", "cp", str(source), f"s3://{bucket}/folder/upload.bin")
+    listing = aws(target, aws_env, "s3", "ls", f"s3://{bucket}/folder/")
     assert "upload.bin" in listing
     assert str(source.stat().st_size) in listing
-    target = tmp_path / "download.bin"
-    aws(stack, aws_env, "s3", "cp", f"s3://{bucket}/folder/upload.bin", str(target))
-    assert target.read_bytes() == source.read_bytes()
-    aws(stack, aws_env, "s3", "rm", f"s3://{bucket}/folder/upload.bin")
+    downloaded = tmp_path / "download.bin"
+    aws(target, aws_env, "s3", "cp", f"s3://{bucket}/folder/upload.bin", str(downloaded))
+    assert downloaded.read_bytes() == source.read_bytes()
+    aws(target, aws_env, "s3", "rm", f"s3://{bucket}/folder/upload.bin")
     # `aws s3 ls` exits 1 when nothing matches.
-    after = aws(stack, aws_env, "s3", "ls", f"s3://{bucket}/folder/", ok_codes=(0, 1))
+    after = aws(target, aws_env, "s3", "ls", f"s3://{bucket}/folder/", ok_codes=(0, 1))
     assert "upload.bin" not in after
-    aws(stack, aws_env, "s3", "rb", f"s3://{bucket}")
-    assert bucket not in aws(stack, aws_env, "s3", "ls")
+    aws(target, aws_env, "s3", "rb", f"s3://{bucket}")
+    assert bucket not in aws(target, aws_env, "s3", "ls")

@@ -14,6 +14,12 @@ from tests.integration.stack import Stack
 pytestmark = pytest.mark.services
 
 
+@pytest.fixture
+def s3(stack):
+    """These faults are of the distributed path only."""
+    return make_client(stack.endpoint, stack.access_key, stack.secret_key)
+
+
 def _log_lines(text: str) -> list[dict]:
     lines = []
     for raw in text.splitlines():

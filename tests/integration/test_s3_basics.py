@@ -102,22 +102,22 @@ def test_delete_non_empty_bucket_is_bucket_not_empty(s3, bucket):
     assert _error(exc) == ("BucketNotEmpty", 409)
 
 
-def test_wrong_secret_is_signature_does_not_match(stack, bucket):
-    bad = make_client(stack.endpoint, stack.access_key, stack.secret_key + "x")
+def test_wrong_secret_is_signature_does_not_match(target, bucket):
+    bad = make_client(target.endpoint, target.access_key, target.secret_key + "x")
     with pytest.raises(ClientError) as exc:
         bad.get_object(Bucket=bucket, Key="k")
     assert _error(exc) == ("SignatureDoesNotMatch", 403)
 
 
-def test_unknown_access_key_is_invalid_access_key_id(stack, bucket):
-    bad = make_client(stack.endpoint, "AKUNKNOWN000", stack.secret_key)
+def test_unknown_access_key_is_invalid_access_key_id(target, bucket):
+    bad = make_client(target.endpoint, "AKUNKNOWN000", target.secret_key)
     with pytest.raises(ClientError) as exc:
         bad.list_objects_v2(Bucket=bucket)
     assert _error(exc) == ("InvalidAccessKeyId", 403)
 
 
-def test_failed_put_with_bad_signature_stores_nothing(stack, s3, bucket):
-    bad = make_client(stack.endpoint, stack.access_key, "wrong-secret")
+def test_failed_put_with_bad_signature_stores_nothing(target, s3, bucket):
+    bad = make_client(target.endpoint, target.access_key, "wrong-secret")
     with pytest.raises(ClientError):
         bad.put_object(Bucket=bucket, Key="forged", Body=b"evil")
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket)

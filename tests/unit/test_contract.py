@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import struct
 import time
 
@@ -52,7 +53,9 @@ def _requests():
 
 def _replies():
     ts = st.floats(0, 4e9, allow_nan=False)
-    entry = st.builds(c.ListEntry, key=TEXT, size=st.integers(0, 2**40), etag=TEXT, last_modified=ts)
+    entry = st.builds(
+        c.ListEntry, key=TEXT, size=st.integers(0, 2**40), etag=TEXT, last_modified=ts
+    )
     return st.one_of(
         st.builds(c.Done),
         st.builds(c.Failure, code=TEXT, message=TEXT, headers=META),
@@ -103,10 +106,8 @@ def test_every_reply_round_trips(reply, payload):
 @given(st.binary(max_size=512))
 def test_garbage_frames_raise_only_contract_error(data):
     for decode in (c.decode_call, c.decode_answer):
-        try:
+        with contextlib.suppress(c.ContractError):
             decode(data)
-        except c.ContractError:
-            pass
 
 
 def test_other_contract_version_is_refused():
