@@ -11,15 +11,16 @@ import secrets
 import time
 from datetime import UTC, datetime
 
+from gateway.caller import Caller
 from gateway.credentials import Credentials
 from gateway.http import ClientGone, Receive, Request, Response, Scope, Send, send_response
 from gateway.s3ops import OPERATIONS, Context
 from s3compat import routing, sigv4
 from s3compat.errors import S3Error, render_error_xml
-from sangraha.contract import AnyReply, AnyRequest, Call, Failure
+from sangraha.contract import AnyReply, AnyRequest
 from sangraha.logs import request_context
 from sangraha.settings import Settings
-from sangraha.transport.base import Transport, TransportError
+from sangraha.transport.base import Transport
 
 __all__ = ["S3App", "new_request_id"]
 
@@ -35,7 +36,7 @@ class S3App:
 
     def __init__(self, settings: Settings, transport: Transport, credentials: Credentials) -> None:
         self._settings = settings
-        self._transport = transport
+        self._caller = Caller(settings, transport)
         self._credentials = credentials
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -113,23 +114,7 @@ class S3App:
     async def _call(
         self, request_id: str, request: AnyRequest, payload: bytes
     ) -> tuple[AnyReply, bytes | memoryview]:
-        call = Call(
-            request_id=request_id,
-            deadline=time.time() + self._settings.request_timeout,
-            request=request,
-        )
-        try:
-            result = await self._transport.call(call, payload)
-        except TransportError as exc:
-            raise S3Error(exc.code, exc.message) from None
-        reply = result.answer.reply
-        if isinstance(reply, Failure):
-            try:
-                error = S3Error(reply.code, reply.message, headers=reply.headers)
-            except ValueError:
-                error = S3Error("InternalError", f"{reply.code}: {reply.message}")
-            raise error
-        return reply, result.payload
+        return await self._caller.call(request_id, request, payload)
 
 
 def _error_response(error: S3Error, request_id: str, resource: str, *, head: bool) -> Response:

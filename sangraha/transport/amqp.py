@@ -206,6 +206,30 @@ class AmqpRpcClient:
             raise TransportError("ServiceUnavailable", "a worker sent an invalid answer") from None
         return Result(answer=answer, payload=body)
 
+    async def submit(self, call: Call, payload: bytes | memoryview = b"") -> None:
+        route: Route = type(call.request).ROUTE
+        if not await self.ready() or self._channel is None:
+            raise TransportError("ServiceUnavailable", "RabbitMQ is unavailable; retry later")
+        message = aio_pika.Message(
+            body=encode_call(call, payload),
+            content_type=FRAME_CONTENT_TYPE,
+            correlation_id=call.request_id,
+            message_id=call.request_id,
+            expiration=_expiration(call.remaining()),
+            # Acknowledged to the client before it is stored: the broker holds
+            # the only copy, so the message is persistent and confirmed.
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        )
+        try:
+            async with asyncio.timeout(_BROKER_TIMEOUT):
+                await self._channel.default_exchange.publish(
+                    message, routing_key=route.value, mandatory=True
+                )
+        except aiormq.exceptions.DeliveryError as exc:
+            raise TransportError("SlowDown", f"{route.value} is full; retry later") from exc
+        except (TimeoutError, aiormq.exceptions.AMQPError, ConnectionError) as exc:
+            raise TransportError("ServiceUnavailable", f"RabbitMQ did not confirm: {exc}") from None
+
     async def _on_reply(self, message: AbstractIncomingMessage) -> None:
         future = self._pending.get(message.correlation_id or "")
         if future is None or future.done():

@@ -45,6 +45,14 @@ class Transport(Protocol):
         ``call.deadline`` or the transport is down."""
         ...
 
+    async def submit(self, call: Call, payload: bytes | memoryview = b"") -> None:
+        """Hand ``call`` over for asynchronous execution, with no answer.
+
+        Returns only once the transport holds the call durably (RabbitMQ: a
+        persistent message, publisher-confirmed), so a client may be told
+        "accepted".  Raises :class:`TransportError` otherwise."""
+        ...
+
     async def ready(self) -> bool:
         """True when calls can currently be delivered."""
         ...

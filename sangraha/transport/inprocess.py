@@ -48,6 +48,17 @@ class InProcessTransport:
     async def close(self) -> None:
         self._closed = True
 
+    async def submit(self, call: Call, payload: bytes | memoryview = b"") -> None:
+        """Embedded mode has no durable queue, so an asynchronous request is
+        executed before ``submit`` returns: "accepted" then also means stored."""
+        result = await self.call(call, payload)
+        if isinstance(result.answer.reply, Failure):
+            log.warning(
+                "asynchronous request failed: %s",
+                result.answer.reply.code,
+                extra={"request_id": call.request_id},
+            )
+
     async def call(self, call: Call, payload: bytes | memoryview = b"") -> Result:
         route = type(call.request).ROUTE
         handler = self._handlers.get(route)
