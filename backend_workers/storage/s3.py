@@ -93,6 +93,28 @@ def _ts(value: datetime | None) -> float:
     return value.timestamp() if value is not None else 0.0
 
 
+class _BodyReader:
+    """Feeds an async iterator of chunks to aiobotocore as a streaming body."""
+
+    def __init__(self, first: bytes, second: bytes, rest: AsyncIterator[bytes]) -> None:
+        self._pending: list[bytes] = [first, second]
+        self._rest = rest
+
+    def __aiter__(self) -> _BodyReader:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._pending:
+            return self._pending.pop(0)
+        return await anext(self._rest)
+
+    async def read(self, size: int = -1) -> bytes:
+        try:
+            return await self.__anext__()
+        except StopAsyncIteration:
+            return b""
+
+
 class S3Storage(UnsupportedStorage):
     """Storage on an S3 endpoint."""
 
@@ -173,25 +195,36 @@ class S3Storage(UnsupportedStorage):
     # ---------------------------------------------------------------- objects
 
     async def put_object(self, req: PutObject, body: AsyncIterator[bytes]) -> ObjectWritten:
-        data = b"".join([chunk async for chunk in body])
-        if len(data) != req.size:
-            raise S3Error("IncompleteBody")
         params: dict[str, Any] = {
             "Bucket": req.bucket,
             "Key": req.key,
-            "Body": data,
+            "ContentLength": req.size,
             "ContentType": req.content_type,
             "Metadata": req.metadata,
-            "ContentMD5": base64.b64encode(bytes.fromhex(req.md5)).decode(),
         }
         for name, param in _STORED_HEADERS.items():
             if name in req.headers:
                 params[param] = req.headers[name]
+        first = await anext(body, b"")
+        second = await anext(body, None) if len(first) < req.size else None
+        if second is None:
+            # The whole body arrived in one piece: send it with Content-MD5 so
+            # the store re-checks the bytes it keeps.
+            if len(first) != req.size:
+                raise S3Error("IncompleteBody")
+            params["Body"] = first
+            if req.md5:
+                params["ContentMD5"] = base64.b64encode(bytes.fromhex(req.md5)).decode()
+        else:
+            # A streamed body: the caller's iterator verifies size and MD5
+            # before it yields the last bytes, so a bad stream never completes
+            # the store's PUT (it is abandoned mid-body and discarded).
+            params["Body"] = _BodyReader(first, second, body)
         out = await self._do(lambda: self._client.put_object(**params), missing="NoSuchBucket")
         etag = _etag(out.get("ETag", ""))
-        if etag != req.md5:
+        if req.md5 and etag != req.md5:
             log.warning("storage ETag %s differs from the content MD5 %s", etag, req.md5)
-        return ObjectWritten(etag=req.md5)
+        return ObjectWritten(etag=etag)
 
     def _meta(self, out: dict[str, Any]) -> ObjectMeta:
         headers = {
