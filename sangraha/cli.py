@@ -63,10 +63,28 @@ async def _heartbeat(path: str, alive: Callable[[], Awaitable[bool]]) -> None:
         await asyncio.sleep(_HEARTBEAT_EVERY)
 
 
+_ROLES = ("gateway", "receiver", "getter", "serve")
+
+
+def _container_role() -> str:
+    """The role of this container's main process, read from PID 1's command
+    line (``sangraha <role>``, possibly behind docker-init)."""
+    try:
+        argv = Path("/proc/1/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "gateway"
+    for arg in argv:
+        if arg.decode(errors="replace") in _ROLES:
+            return arg.decode()
+    return "gateway"
+
+
 def _healthcheck(settings: Settings, role: str) -> int:
     """Exit status for a container health check of ``role``."""
-    if role == "gateway":
-        url = f"http://127.0.0.1:{settings.port}/_sangraha/health"
+    if role in ("gateway", "serve"):
+        from gateway.app import HEALTH_PATH
+
+        url = f"http://127.0.0.1:{settings.port}{HEALTH_PATH}"
         try:
             with urllib.request.urlopen(url, timeout=3) as response:
                 return 0 if response.status == 200 else 1
@@ -276,9 +294,9 @@ def _parser() -> argparse.ArgumentParser:
     hc = sub.add_parser("healthcheck", help="exit 0 when this container's role is healthy")
     hc.add_argument(
         "--role",
-        choices=["gateway", "receiver", "getter"],
+        choices=_ROLES,
         default=None,
-        help="role to check (default: SANGRAHA_ROLE, else gateway)",
+        help="role to check (default: the role of this container's PID 1)",
     )
     return parser
 
@@ -299,7 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"sangraha: {exc}", file=sys.stderr)
         return 2
     if args.command == "healthcheck":
-        return _healthcheck(settings, args.role or os.environ.get("SANGRAHA_ROLE", "gateway"))
+        return _healthcheck(settings, args.role or _container_role())
     setup_logging(args.command, settings.log_level)
     import uvloop
 
