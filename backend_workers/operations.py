@@ -7,40 +7,75 @@ storage driver and the transport differ.  Exceptions become contract
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from backend_workers.storage.base import Storage, StorageUnavailable
+from backend_workers.storage.base import ObjectRead, Storage, StorageUnavailable
 from s3compat.errors import S3Error
 from sangraha.contract import (
     AnyReply,
     Call,
+    CopyObject,
     CreateBucket,
     DeleteBucket,
     DeleteObject,
+    DeleteObjects,
+    DeleteObjectTagging,
     Done,
     Failure,
     GetObject,
+    GetObjectTagging,
     HeadBucket,
     HeadObject,
     ListBuckets,
     ListObjects,
+    ObjectWritten,
     Ping,
     PutObject,
+    PutObjectTagging,
     Request,
 )
+from sangraha.transport.base import IncomingBody, InlineBody, Outgoing
 
 __all__ = ["Operations"]
 
 log = logging.getLogger(__name__)
 
-_Outcome = tuple[AnyReply, bytes | memoryview]
+_Outcome = tuple[AnyReply, Outgoing]
 
 
-async def _single(payload: memoryview) -> AsyncIterator[bytes]:
-    yield bytes(payload)
+async def _verified(body: IncomingBody, size: int) -> AsyncIterator[bytes]:
+    """Pass a streamed body through, checking its length and the MD5 the
+    gateway verified before the last bytes go to storage: a body that does
+    not add up never completes a store's PUT."""
+    md5 = hashlib.md5()  # noqa: S324 - the S3 ETag, not a security hash
+    received = 0
+    async for piece in body:
+        received += len(piece)
+        if received > size:
+            raise S3Error("IncompleteBody", f"the body is longer than the {size} bytes announced")
+        md5.update(piece)
+        if received == size and (not body.md5 or md5.hexdigest() != body.md5):
+            raise S3Error("BadDigest", "the streamed body does not match its verified MD5")
+        yield piece
+    if received != size:
+        raise S3Error("IncompleteBody", f"received {received} bytes of the {size} announced")
+
+
+async def _closing(opened: ObjectRead) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in opened.chunks:
+            yield chunk
+    finally:
+        await opened.close()
+
+
+def _length(body: Outgoing) -> int:
+    return len(body) if isinstance(body, bytes | memoryview) else -1
 
 
 class Operations:
@@ -58,29 +93,36 @@ class Operations:
             HeadObject: s.head_object,
             DeleteObject: s.delete_object,
             ListObjects: s.list_objects,
+            CopyObject: s.copy_object,
+            DeleteObjects: s.delete_objects,
+            GetObjectTagging: s.get_object_tagging,
+            PutObjectTagging: s.put_object_tagging,
+            DeleteObjectTagging: s.delete_object_tagging,
         }
 
-    async def __call__(self, call: Call, payload: memoryview) -> _Outcome:
+    async def __call__(self, call: Call, incoming: IncomingBody) -> _Outcome:
         started = time.perf_counter()
-        reply, body = await self._execute(call, payload)
+        reply, body = await self._execute(call, incoming)
+        if isinstance(call.request, PutObject) and call.request.status_key:
+            await self._record_status(call.request, reply)
         log.info(
             "%s -> %s",
             type(call.request).__name__,
             reply.code if isinstance(reply, Failure) else "ok",
             extra={
                 "op": type(call.request).__name__,
-                "bytes_in": len(payload),
-                "bytes_out": len(body),
+                "bytes_in": len(incoming.inline) if incoming.inline is not None else -1,
+                "bytes_out": _length(body),
                 "ms": round((time.perf_counter() - started) * 1000, 2),
             },
         )
         return reply, body
 
-    async def _execute(self, call: Call, payload: memoryview) -> _Outcome:
+    async def _execute(self, call: Call, incoming: IncomingBody) -> _Outcome:
         request = call.request
         try:
             if isinstance(request, PutObject):
-                return await self._put(request, payload), b""
+                return await self._put(request, incoming), b""
             if isinstance(request, GetObject):
                 return await self._get(request)
             if isinstance(request, Ping):
@@ -98,29 +140,57 @@ class Operations:
                 message="The storage backend is unavailable; retry later.",
             ), b""
 
+    async def _record_status(self, request: PutObject, reply: AnyReply) -> None:
+        """Record the outcome of an asynchronous put (native API, ``Prefer:
+        respond-async``) where its status URL reads it.  Best effort: if this
+        write fails, the status URL still finds the object itself."""
+        if isinstance(reply, ObjectWritten):
+            record: dict[str, Any] = {"status": "stored", "etag": reply.etag, "size": request.size}
+        else:
+            code, message = (
+                (reply.code, reply.message)
+                if isinstance(reply, Failure)
+                else ("InternalError", f"unexpected {type(reply).__name__} reply")
+            )
+            record = {"status": "failed", "error": {"code": code, "message": message}}
+        data = json.dumps(record).encode()
+        status = PutObject(
+            bucket=request.status_bucket or "",
+            key=request.status_key or "",
+            size=len(data),
+            md5=hashlib.md5(data).hexdigest(),  # noqa: S324 - the S3 ETag
+            content_type="application/json",
+        )
+        try:
+            await self._storage.put_object(status, aiter(InlineBody(memoryview(data))))
+        except (S3Error, StorageUnavailable) as exc:
+            log.warning("could not record the outcome of an asynchronous put: %s", exc)
+
     async def _ping(self) -> AnyReply:
         if not await self._storage.ready():
             raise StorageUnavailable("storage did not answer the readiness probe")
         return Done()
 
-    async def _put(self, request: PutObject, payload: memoryview) -> AnyReply:
+    async def _put(self, request: PutObject, incoming: IncomingBody) -> AnyReply:
+        if request.streamed:
+            return await self._storage.put_object(request, _verified(incoming, request.size))
+        payload = incoming.inline if incoming.inline is not None else memoryview(b"")
         if len(payload) != request.size:
             raise S3Error(
                 "IncompleteBody",
                 f"received {len(payload)} bytes of the {request.size} announced",
             )
-        return await self._storage.put_object(request, _single(payload))
+        return await self._storage.put_object(request, aiter(incoming))
 
     async def _get(self, request: GetObject) -> _Outcome:
         opened = await self._storage.get_object(request)
+        meta = opened.meta
+        length = meta.range[1] - meta.range[0] + 1 if meta.range else meta.size
+        if length > self._max_inline:
+            # Too large for one frame: the transport streams it in chunks and
+            # closes the storage read when done or abandoned.
+            return meta, _closing(opened)
         try:
-            meta = opened.meta
-            length = meta.range[1] - meta.range[0] + 1 if meta.range else meta.size
-            if length > self._max_inline:
-                raise S3Error(
-                    "NotImplemented",
-                    f"objects over {self._max_inline} bytes are not streamed yet; use a Range GET",
-                )
             body = bytearray()
             async for chunk in opened.chunks:
                 body += chunk

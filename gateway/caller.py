@@ -11,7 +11,7 @@ import time
 from s3compat.errors import S3Error
 from sangraha.contract import AnyReply, AnyRequest, Call, Failure
 from sangraha.settings import Settings
-from sangraha.transport.base import Transport, TransportError
+from sangraha.transport.base import Outgoing, Transport, TransportError, UploadBody
 
 __all__ = ["Caller"]
 
@@ -29,21 +29,27 @@ class Caller:
         )
 
     async def call(
-        self, request_id: str, request: AnyRequest, payload: bytes | memoryview = b""
-    ) -> tuple[AnyReply, bytes | memoryview]:
-        """Run one request; returns the success reply, raises S3Error otherwise."""
+        self,
+        request_id: str,
+        request: AnyRequest,
+        payload: bytes | memoryview = b"",
+        body: UploadBody | None = None,
+    ) -> tuple[AnyReply, Outgoing]:
+        """Run one request; returns the success reply and its bytes (inline, or
+        a stream the caller must exhaust or close), raises S3Error otherwise."""
         try:
-            result = await self.transport.call(self.new_call(request_id, request), payload)
+            result = await self.transport.call(self.new_call(request_id, request), payload, body)
         except TransportError as exc:
             raise S3Error(exc.code, exc.message) from None
         reply = result.answer.reply
         if isinstance(reply, Failure):
+            await result.aclose()
             try:
                 error = S3Error(reply.code, reply.message, headers=reply.headers)
             except ValueError:
                 error = S3Error("InternalError", f"{reply.code}: {reply.message}")
             raise error
-        return reply, result.payload
+        return reply, result.stream if result.stream is not None else result.payload
 
     async def submit(
         self, request_id: str, request: AnyRequest, payload: bytes | memoryview, timeout: float

@@ -108,6 +108,10 @@ class Response:
     body: bytes | memoryview = b""
     # HEAD answers carry the GET headers (Content-Length included) and no body.
     head_only: bool = False
+    # A large body, streamed: the response ends early (the connection is
+    # dropped) if the stream fails, so a client never sees a short body as
+    # a complete one.
+    stream: AsyncIterator[bytes] | None = None
 
 
 def _header_bytes(value: str) -> bytes:
@@ -122,6 +126,16 @@ async def send_response(send: Send, response: Response) -> None:
     if not any(n == "content-length" for n, _ in response.headers):
         headers.append((b"content-length", str(len(response.body)).encode()))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    if response.stream is not None:
+        try:
+            async for chunk in response.stream:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        finally:
+            aclose = getattr(response.stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        await send({"type": "http.response.body", "body": b""})
+        return
     body = b"" if response.head_only or response.status == 304 else response.body
     await send({"type": "http.response.body", "body": bytes(body)})
 

@@ -7,6 +7,7 @@ values before anything is sent to a worker.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from gateway.http import Request, read_body
@@ -15,7 +16,7 @@ from s3compat.chunked import AwsChunkedDecoder
 from s3compat.errors import S3Error
 from s3compat.sigv4 import AuthContext, PayloadMode
 
-__all__ = ["Intake", "declared_size", "read_verified_body"]
+__all__ = ["Intake", "StreamingIntake", "declared_size", "read_verified_body"]
 
 _STREAMING = {
     PayloadMode.STREAMING_SIGNED,
@@ -78,39 +79,100 @@ def _checksum_headers(request: Request) -> dict[str, str]:
     return found
 
 
+class _Verification:
+    """De-framing and verification of one request body, fed piece by piece."""
+
+    def __init__(self, request: Request, auth: AuthContext, size: int) -> None:
+        trailers = _trailer_names(request)
+        trailer_algorithms = [
+            name.removeprefix("x-amz-checksum-").upper()
+            for name in trailers
+            if name.startswith("x-amz-checksum-")
+        ]
+        self.size = size
+        self.received = 0
+        self._verifier = BodyVerifier(
+            content_md5=request.headers.get("content-md5"),
+            expected_sha256=(
+                auth.expected_sha256 if auth.payload_mode is PayloadMode.SIGNED else None
+            ),
+            checksums=_checksum_headers(request),
+            trailer_algorithms=trailer_algorithms,
+        )
+        self._decoder = (
+            AwsChunkedDecoder(auth.payload_mode, auth, size, trailers)
+            if _is_streaming(request, auth)
+            else None
+        )
+
+    def feed(self, piece: bytes) -> list[bytes]:
+        pieces = self._decoder.feed(piece) if self._decoder is not None else [piece]
+        for data in pieces:
+            self.received += len(data)
+            if self.received > self.size:
+                raise S3Error(
+                    "InvalidRequest", f"the body is longer than the announced {self.size} bytes"
+                )
+            self._verifier.update(data)
+        return pieces
+
+    def finish(self) -> BodyDigests:
+        trailer_values = self._decoder.finish() if self._decoder is not None else None
+        if self.received != self.size:
+            raise S3Error(
+                "IncompleteBody", f"received {self.received} of the {self.size} announced bytes"
+            )
+        return self._verifier.finish(trailer_values)
+
+
 async def read_verified_body(
     request: Request, auth: AuthContext, *, size: int, idle_timeout: float
 ) -> Intake:
     """Read the whole body (bounded by ``size``, already checked against the
     inline limit) and verify it; raises S3Error on any mismatch."""
-    trailers = _trailer_names(request)
-    trailer_algorithms = [
-        name.removeprefix("x-amz-checksum-").upper()
-        for name in trailers
-        if name.startswith("x-amz-checksum-")
-    ]
-    verifier = BodyVerifier(
-        content_md5=request.headers.get("content-md5"),
-        expected_sha256=auth.expected_sha256 if auth.payload_mode is PayloadMode.SIGNED else None,
-        checksums=_checksum_headers(request),
-        trailer_algorithms=trailer_algorithms,
-    )
-    decoder = (
-        AwsChunkedDecoder(auth.payload_mode, auth, size, trailers)
-        if _is_streaming(request, auth)
-        else None
-    )
+    check = _Verification(request, auth, size)
     body = bytearray()
     async for piece in read_body(request.receive, idle_timeout):
-        pieces = decoder.feed(piece) if decoder is not None else [piece]
-        for data in pieces:
-            if len(body) + len(data) > size:
-                raise S3Error(
-                    "InvalidRequest", f"the body is longer than the announced {size} bytes"
-                )
-            verifier.update(data)
+        for data in check.feed(piece):
             body += data
-    trailer_values = decoder.finish() if decoder is not None else None
-    if len(body) != size:
-        raise S3Error("IncompleteBody", f"received {len(body)} of the {size} announced bytes")
-    return Intake(body=bytes(body), digests=verifier.finish(trailer_values))
+    digests = check.finish()
+    return Intake(body=bytes(body), digests=digests)
+
+
+class StreamingIntake:
+    """A large request body as an :class:`~sangraha.transport.base.UploadBody`:
+    verified pieces of ``chunk_bytes``, the last one held back until the whole
+    body has been verified (so a bad body never completes in storage).  At
+    most two chunks are held in memory."""
+
+    def __init__(
+        self,
+        request: Request,
+        auth: AuthContext,
+        *,
+        size: int,
+        idle_timeout: float,
+        chunk_bytes: int,
+    ) -> None:
+        self._request = request
+        self._check = _Verification(request, auth, size)
+        self._idle = idle_timeout
+        self._chunk = chunk_bytes
+        self.md5 = ""
+        self.digests: BodyDigests | None = None
+
+    async def _pieces(self) -> AsyncIterator[bytes]:
+        buffer = bytearray()
+        async for piece in read_body(self._request.receive, self._idle):
+            for data in self._check.feed(piece):
+                buffer += data
+                # Strictly more than a chunk: something always stays behind.
+                while len(buffer) > self._chunk:
+                    yield bytes(buffer[: self._chunk])
+                    del buffer[: self._chunk]
+        self.digests = self._check.finish()
+        self.md5 = self.digests.md5_hex
+        yield bytes(buffer)
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._pieces()

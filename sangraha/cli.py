@@ -262,6 +262,10 @@ async def _run_embedded(settings: Settings) -> None:
 def _uvicorn_config(app: object, settings: Settings) -> Any:
     import uvicorn
 
+    if bool(settings.tls_cert_file) != bool(settings.tls_key_file):
+        raise SettingsError(
+            "TLS needs both SANGRAHA_TLS_CERT_FILE and SANGRAHA_TLS_KEY_FILE (or neither)"
+        )
     return uvicorn.Config(
         app,  # type: ignore[arg-type]
         host=settings.host,
@@ -274,6 +278,8 @@ def _uvicorn_config(app: object, settings: Settings) -> Any:
         timeout_keep_alive=30,
         server_header=False,
         date_header=True,
+        ssl_certfile=settings.tls_cert_file or None,
+        ssl_keyfile=settings.tls_key_file or None,
     )
 
 

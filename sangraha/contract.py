@@ -43,37 +43,54 @@ __all__ = [
     "READ_QUEUE",
     "RESPONSE_QUEUE_PREFIX",
     "WRITE_QUEUE",
+    "Abort",
     "Answer",
     "AnyReply",
     "AnyRequest",
+    "AnyStreamFrame",
     "BucketInfo",
     "BucketList",
     "Call",
+    "Chunk",
     "ContractError",
+    "CopyObject",
     "CreateBucket",
+    "Credit",
     "DeleteBucket",
     "DeleteObject",
+    "DeleteObjectTagging",
+    "DeleteObjects",
     "Done",
     "Failure",
     "GetObject",
+    "GetObjectTagging",
     "HeadBucket",
     "HeadObject",
+    "KeyFailure",
     "ListBuckets",
     "ListEntry",
     "ListObjects",
     "Listing",
+    "ObjectCopied",
     "ObjectMeta",
     "ObjectWritten",
+    "ObjectsDeleted",
     "Ping",
     "PingWriter",
     "PutObject",
+    "PutObjectTagging",
     "Reply",
     "Request",
     "Route",
+    "StreamFrame",
+    "StreamOpen",
+    "TagSet",
     "decode_answer",
     "decode_call",
+    "decode_stream",
     "encode_answer",
     "encode_call",
+    "encode_stream",
 ]
 
 CONTRACT_VERSION: Final = 1
@@ -145,6 +162,18 @@ class PutObject(Request, frozen=True, kw_only=True, tag=True):
     headers S3 stores with an object (Cache-Control, Content-Disposition,
     Content-Encoding, Content-Language, Expires); ``metadata`` the user
     metadata without its ``x-amz-meta-`` prefix.
+
+    ``streamed``: the body is too large for one frame.  The frame carries no
+    payload; the receiver answers :class:`StreamOpen` and the body follows as
+    :class:`Chunk` frames (see "Streams" below).  ``md5`` is then empty and
+    arrives with the last chunk.
+
+    ``checksums`` maps algorithm names (``CRC32``, ``CRC32C``, ``CRC64NVME``,
+    ``SHA1``, ``SHA256``) to the base64 values the gateway verified; storage
+    keeps them and reports them in :class:`ObjectMeta`.  ``tags`` is the
+    object's tag set (``x-amz-tagging``).  ``conditions`` holds the
+    conditional-write headers ``if-match`` / ``if-none-match`` (only ``*``),
+    which storage checks atomically with the write.
     """
 
     ROUTE = Route.WRITE
@@ -153,21 +182,34 @@ class PutObject(Request, frozen=True, kw_only=True, tag=True):
     key: str
     size: int
     md5: str
+    streamed: bool = False
     content_type: str = "binary/octet-stream"
     metadata: dict[str, str] = {}
     headers: dict[str, str] = {}
+    checksums: dict[str, str] = {}
+    tags: dict[str, str] = {}
+    conditions: dict[str, str] = {}
+    # Asynchronous puts (native API, ``Prefer: respond-async``): when set, the
+    # worker records the outcome as a JSON object at status_bucket/status_key:
+    # {"status": "stored", "etag": ...} or {"status": "failed", "error":
+    # {"code": ..., "message": ...}}.
+    status_bucket: str | None = None
+    status_key: str | None = None
 
 
 class GetObject(Request, frozen=True, kw_only=True, tag=True):
     """Read an object.  ``range`` is the raw HTTP Range header value, resolved by
     the worker against the object's real size; ``conditions`` are the
-    If-* headers (lower-case names), checked against the object being read."""
+    If-* headers (lower-case names), checked against the object being read.
+    ``checksum_mode`` is set when the client asked for the stored checksums
+    (``x-amz-checksum-mode: ENABLED``)."""
 
     ROUTE = Route.READ
     bucket: str
     key: str
     range: str | None = None
     conditions: dict[str, str] = {}
+    checksum_mode: bool = False
 
 
 class HeadObject(Request, frozen=True, kw_only=True, tag=True):
@@ -176,6 +218,7 @@ class HeadObject(Request, frozen=True, kw_only=True, tag=True):
     key: str
     range: str | None = None
     conditions: dict[str, str] = {}
+    checksum_mode: bool = False
 
 
 class DeleteObject(Request, frozen=True, kw_only=True, tag=True):
@@ -199,6 +242,65 @@ class ListObjects(Request, frozen=True, kw_only=True, tag=True):
     max_keys: int = 1000
     start_after: str = ""
     cursor: str | None = None
+
+
+class CopyObject(Request, frozen=True, kw_only=True, tag=True):
+    """Copy ``source_bucket/source_key`` to ``bucket/key`` inside storage: no
+    object bytes travel through the gateway or the broker.
+
+    With ``replace_metadata`` (MetadataDirective REPLACE) the copy gets
+    ``content_type``, ``metadata`` and ``headers`` from the request, otherwise
+    the source's.  With ``replace_tags`` (TaggingDirective REPLACE) it gets
+    ``tags``, otherwise the source's.  ``source_conditions`` are the
+    ``x-amz-copy-source-if-*`` headers (full lower-case names), checked against
+    the source; ``conditions`` the ``if-match`` / ``if-none-match`` headers,
+    checked against the destination atomically with the write.  The copy
+    keeps the source's ETag and checksums: the bytes are the same.
+    """
+
+    ROUTE = Route.WRITE
+    bucket: str
+    key: str
+    source_bucket: str
+    source_key: str
+    replace_metadata: bool = False
+    content_type: str = "binary/octet-stream"
+    metadata: dict[str, str] = {}
+    headers: dict[str, str] = {}
+    replace_tags: bool = False
+    tags: dict[str, str] = {}
+    source_conditions: dict[str, str] = {}
+    conditions: dict[str, str] = {}
+
+
+class DeleteObjects(Request, frozen=True, kw_only=True, tag=True):
+    """Delete up to 1000 keys of one bucket.  Each key succeeds or fails on its
+    own; deleting a key that does not exist succeeds, as in S3."""
+
+    ROUTE = Route.WRITE
+    bucket: str
+    keys: list[str]
+
+
+class GetObjectTagging(Request, frozen=True, kw_only=True, tag=True):
+    ROUTE = Route.READ
+    bucket: str
+    key: str
+
+
+class PutObjectTagging(Request, frozen=True, kw_only=True, tag=True):
+    """Replace the tag set of an existing object (not its data or metadata)."""
+
+    ROUTE = Route.WRITE
+    bucket: str
+    key: str
+    tags: dict[str, str]
+
+
+class DeleteObjectTagging(Request, frozen=True, kw_only=True, tag=True):
+    ROUTE = Route.WRITE
+    bucket: str
+    key: str
 
 
 # --------------------------------------------------------------------------- replies
@@ -229,6 +331,15 @@ class BucketList(Reply, frozen=True, kw_only=True, tag=True):
     buckets: list[BucketInfo]
 
 
+class StreamOpen(Reply, frozen=True, kw_only=True, tag=True):
+    """A receiver is ready for a streamed body: send :class:`Chunk` frames to
+    ``queue``, at most ``window`` of them not yet acknowledged by a
+    :class:`Credit`."""
+
+    queue: str
+    window: int
+
+
 class ObjectWritten(Reply, frozen=True, kw_only=True, tag=True):
     """The object is durable in storage; ``etag`` is what the client is told."""
 
@@ -237,7 +348,15 @@ class ObjectWritten(Reply, frozen=True, kw_only=True, tag=True):
 
 class ObjectMeta(Reply, frozen=True, kw_only=True, tag=True):
     """What HEAD and GET report.  For a GET the payload follows in the frame;
-    ``range`` is the inclusive byte range it covers, if a range was served."""
+    ``range`` is the inclusive byte range it covers, if a range was served.
+
+    ``stream_queue`` is set when the bytes are too many for one frame: they
+    follow as :class:`Chunk` frames, and the caller grants more with
+    :class:`Credit` frames sent to ``stream_queue`` (see "Streams").
+
+    ``checksums`` (algorithm -> base64) are the stored whole-object checksums
+    (a driver may leave them out unless ``checksum_mode`` was asked);
+    ``tag_count`` is the number of tags on the object."""
 
     etag: str
     size: int
@@ -246,6 +365,10 @@ class ObjectMeta(Reply, frozen=True, kw_only=True, tag=True):
     metadata: dict[str, str] = {}
     headers: dict[str, str] = {}
     range: tuple[int, int] | None = None
+    stream_queue: str | None = None
+    window: int = 0
+    checksums: dict[str, str] = {}
+    tag_count: int = 0
 
 
 class ListEntry(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
@@ -267,6 +390,30 @@ class Listing(Reply, frozen=True, kw_only=True, tag=True):
     last: str | None = None
 
 
+class ObjectCopied(Reply, frozen=True, kw_only=True, tag=True):
+    """The copy is durable; what CopyObjectResult reports."""
+
+    etag: str
+    last_modified: float
+
+
+class KeyFailure(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+    """One key of a DeleteObjects request that could not be deleted."""
+
+    key: str
+    code: str
+    message: str
+
+
+class ObjectsDeleted(Reply, frozen=True, kw_only=True, tag=True):
+    deleted: list[str]
+    errors: list[KeyFailure] = []
+
+
+class TagSet(Reply, frozen=True, kw_only=True, tag=True):
+    tags: dict[str, str]
+
+
 AnyRequest = (
     Ping
     | PingWriter
@@ -279,8 +426,24 @@ AnyRequest = (
     | HeadObject
     | DeleteObject
     | ListObjects
+    | CopyObject
+    | DeleteObjects
+    | GetObjectTagging
+    | PutObjectTagging
+    | DeleteObjectTagging
 )
-AnyReply = Done | Failure | BucketList | ObjectWritten | ObjectMeta | Listing
+AnyReply = (
+    Done
+    | Failure
+    | BucketList
+    | StreamOpen
+    | ObjectWritten
+    | ObjectMeta
+    | Listing
+    | ObjectCopied
+    | ObjectsDeleted
+    | TagSet
+)
 
 
 # --------------------------------------------------------------------------- envelopes
@@ -309,12 +472,66 @@ class Answer(msgspec.Struct, frozen=True, kw_only=True):
     reply: AnyReply
 
 
+# --------------------------------------------------------------------------- streams
+#
+# Bodies larger than one frame (SANGRAHA_MAX_INLINE_BYTES) travel as a
+# sequence of Chunk frames with credit-based flow control, in both directions:
+#
+#   upload (PutObject, streamed=True)       download (GetObject of a large object)
+#   gateway            receiver             gateway             getter
+#   Call ───────────────▶                   Call ───────────────▶
+#        ◀──── StreamOpen(queue, window)         ◀── ObjectMeta(stream_queue, window)
+#   Chunk(seq) ─────────▶ queue                  ◀──────────────── Chunk(seq)
+#        ◀─────────────── Credit(seq)       Credit(seq) ─────────▶ stream_queue
+#   Chunk(last, md5) ───▶                        ◀──────────────── Chunk(last)
+#        ◀─────────────── ObjectWritten
+#
+# A sender never has more than ``window`` chunks unacknowledged, so no
+# process and no queue holds more than window * chunk size of one body.
+# Either side sends Abort to stop; a side that hears nothing for the idle
+# timeout gives up.  An upload's last chunk (holding the final bytes) is sent
+# only after the gateway has verified the whole body, so a bad or truncated
+# upload never completes in storage.
+
+
+class StreamFrame(msgspec.Struct, frozen=True, kw_only=True, tag_field="frame"):
+    """The head of a stream frame (AMQP message type ``stream``)."""
+
+    v: int = CONTRACT_VERSION
+    request_id: str
+
+
+class Chunk(StreamFrame, frozen=True, kw_only=True, tag=True):
+    """Body bytes (the frame's payload); ``md5`` (hex) of the whole body rides
+    on the last chunk of an upload."""
+
+    seq: int
+    last: bool = False
+    md5: str = ""
+
+
+class Credit(StreamFrame, frozen=True, kw_only=True, tag=True):
+    """Chunks up to and including ``seq`` have been consumed."""
+
+    seq: int
+
+
+class Abort(StreamFrame, frozen=True, kw_only=True, tag=True):
+    """Stop the stream; nothing may be committed."""
+
+    reason: str
+
+
+AnyStreamFrame = Chunk | Credit | Abort
+
+
 _HEAD_LEN = struct.Struct(">I")
 _MAX_HEAD = 16 * 1024 * 1024
 
 _encoder = msgspec.json.Encoder()
 _call_decoder = msgspec.json.Decoder(Call)
 _answer_decoder = msgspec.json.Decoder(Answer)
+_stream_decoder = msgspec.json.Decoder(AnyStreamFrame)
 
 
 def _frame(head: bytes, payload: bytes | memoryview) -> bytes:
@@ -371,3 +588,23 @@ def decode_answer(frame: bytes | memoryview) -> tuple[Answer, memoryview]:
         raise ContractError(f"bad answer head: {exc}") from None
     _check_version(answer.v)
     return answer, payload
+
+
+def encode_stream(frame: AnyStreamFrame, payload: bytes | memoryview = b"") -> bytes:
+    """Frame a stream message; only a :class:`Chunk` carries a payload."""
+    if payload and not isinstance(frame, Chunk):
+        raise ContractError(f"{type(frame).__name__} carries no payload")
+    return _frame(_encoder.encode(frame), payload)
+
+
+def decode_stream(frame: bytes | memoryview) -> tuple[AnyStreamFrame, memoryview]:
+    """Split and validate a stream frame; raises :class:`ContractError`."""
+    head, payload = _split(frame)
+    try:
+        message = _stream_decoder.decode(head)
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        raise ContractError(f"bad stream head: {exc}") from None
+    _check_version(message.v)
+    if payload and not isinstance(message, Chunk):
+        raise ContractError(f"{type(message).__name__} carries no payload")
+    return message, payload

@@ -35,6 +35,8 @@ class Settings:
     # Credentials clients sign with (the root key).
     access_key: str = ""
     secret_key: str = field(default="", repr=False)
+    # Further access keys with per-bucket grants (TOML or .json; docs/security.md).
+    credentials_file: str = ""
     region: str = "us-east-1"
     # RabbitMQ.
     amqp_url: str = field(default="amqp://guest:guest@127.0.0.1:5672/", repr=False)
@@ -47,10 +49,19 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     domain: str = ""
+    # TLS listener: both PEM files, or neither for plain HTTP.
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
     request_timeout: float = 30.0
     max_inflight: int = 512
     max_inline_bytes: int = 16 * MiB
     max_header_bytes: int = 16 * 1024
+    # Streams: bodies over max_inline_bytes travel as chunks of this size, at
+    # most stream_window unacknowledged; a side silent for stream_idle_timeout
+    # seconds aborts the stream.
+    stream_chunk_bytes: int = 1 * MiB
+    stream_window: int = 8
+    stream_idle_timeout: float = 30.0
     # Workers and queues.
     prefetch: int = 32
     queue_max_length: int = 20000
@@ -63,6 +74,12 @@ class Settings:
     log_level: str = "INFO"
     # Embedded mode.
     data_dir: str = "./sangraha-data"
+    # Native REST API (docs/native-api.md).
+    native_bucket: str = "sangraha-objects"
+    native_status_bucket: str = "sangraha-objects-status"
+    native_max_bytes: int = 16 * MiB
+    native_sniff_bytes: int = 2048
+    native_async_timeout: float = 600.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -11,34 +11,49 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 from datetime import datetime
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
+import msgspec
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 from botocore.exceptions import BotoCoreError, ClientError
 
 from backend_workers.storage.base import ObjectRead, StorageUnavailable, UnsupportedStorage
+from s3compat.checksums import ALGORITHMS
+from s3compat.conditional import check_read
 from s3compat.errors import CATALOGUE, S3Error
+from s3compat.ranges import parse_range
+from s3compat.timefmt import parse_http_date, to_datetime
 from sangraha.contract import (
     BucketInfo,
     BucketList,
+    CopyObject,
     CreateBucket,
     DeleteBucket,
     DeleteObject,
+    DeleteObjects,
+    DeleteObjectTagging,
     Done,
     GetObject,
+    GetObjectTagging,
     HeadBucket,
     HeadObject,
+    KeyFailure,
     ListBuckets,
     ListEntry,
     Listing,
     ListObjects,
+    ObjectCopied,
     ObjectMeta,
+    ObjectsDeleted,
     ObjectWritten,
     PutObject,
+    PutObjectTagging,
+    TagSet,
 )
 from sangraha.settings import Settings
 
@@ -56,14 +71,10 @@ _STORED_HEADERS = {
     "content-language": "ContentLanguage",
     "expires": "Expires",
 }
-_CONDITIONS = {
-    "if-match": "IfMatch",
-    "if-none-match": "IfNoneMatch",
-    "if-modified-since": "IfModifiedSince",
-    "if-unmodified-since": "IfUnmodifiedSince",
-}
 _STATUS_CODES = {304: "NotModified", 412: "PreconditionFailed", 416: "InvalidRange"}
 _READ_CHUNK = 1024 * 1024
+# A size no object reaches: checks a Range header's syntax without the object.
+_ANY_SIZE = 2**62
 
 
 def _translate(exc: Exception, *, missing: str = "NoSuchKey") -> Exception:
@@ -73,6 +84,20 @@ def _translate(exc: Exception, *, missing: str = "NoSuchKey") -> Exception:
         code = str(error.get("Code", ""))
         message = str(error.get("Message") or "")
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500))
+        if status == 304:
+            # A 304 repeats the validators; the store sent them as headers.
+            sent = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+            names = {"etag": "ETag", "last-modified": "Last-Modified"}
+            return S3Error(
+                "NotModified", headers={names[n]: str(sent[n]) for n in names if n in sent}
+            )
+        if code == "InvalidRange" and str(error.get("ActualObjectSize", "")).isdigit():
+            size = error["ActualObjectSize"]
+            return S3Error(
+                "InvalidRange",
+                extra={"ActualObjectSize": str(size)},
+                headers={"Content-Range": f"bytes */{size}"},
+            )
         if code in CATALOGUE:
             return S3Error(code, message or None)
         if status == 404:
@@ -91,6 +116,75 @@ def _etag(value: str) -> str:
 
 def _ts(value: datetime | None) -> float:
     return value.timestamp() if value is not None else 0.0
+
+
+def _conditions(
+    headers: Mapping[str, str], *, header_prefix: str = "", param_prefix: str = ""
+) -> dict[str, Any]:
+    """Conditional headers as botocore parameters, after S3's precedence rules
+    (RFC 7232 section 6): If-Match makes If-Unmodified-Since irrelevant, and
+    If-None-Match makes If-Modified-Since irrelevant, so the store is only
+    given the deciding pair.  Unparseable dates are ignored, as S3 does."""
+
+    def header(name: str) -> str | None:
+        value = headers.get(header_prefix + name)
+        return value if value is not None and value.strip() else None
+
+    params: dict[str, Any] = {}
+    if_match, if_none_match = header("if-match"), header("if-none-match")
+    if if_match is not None:
+        params[param_prefix + "IfMatch"] = if_match
+    elif (since := parse_http_date(header("if-unmodified-since"))) is not None:
+        params[param_prefix + "IfUnmodifiedSince"] = since
+    if if_none_match is not None:
+        params[param_prefix + "IfNoneMatch"] = if_none_match
+    elif (since := parse_http_date(header("if-modified-since"))) is not None:
+        params[param_prefix + "IfModifiedSince"] = since
+    return params
+
+
+def _write_conditions(conditions: Mapping[str, str]) -> dict[str, Any]:
+    """``if-match`` / ``if-none-match`` of a conditional write, as botocore parameters."""
+    params: dict[str, Any] = {}
+    if conditions.get("if-match", "").strip():
+        params["IfMatch"] = conditions["if-match"]
+    if conditions.get("if-none-match", "").strip():
+        params["IfNoneMatch"] = conditions["if-none-match"]
+    return params
+
+
+def _tagging(tags: Mapping[str, str]) -> str:
+    """A tag set as the ``x-amz-tagging`` query string."""
+    return urlencode(list(tags.items()))
+
+
+def _range_param(header: str | None) -> str | None:
+    """The Range header to forward, or None where S3 serves the whole object
+    (no header, a malformed one, several ranges)."""
+    if header is None:
+        return None
+    try:
+        return header if parse_range(header, _ANY_SIZE) is not None else None
+    except S3Error:
+        return header  # unsatisfiable at any size: the store answers 416
+
+
+def _checksum_params(checksums: Mapping[str, str]) -> dict[str, str]:
+    return {"Checksum" + a: v for a, v in checksums.items() if a in ALGORITHMS}
+
+
+def _storable(key: str) -> bool:
+    """Whether the store can hold ``key`` under that exact name.  MinIO strips a
+    leading ``/`` (``/a`` would silently become ``a``), so such keys are refused
+    rather than aliased to another object."""
+    return not key.startswith("/")
+
+
+def _unstorable() -> S3Error:
+    return S3Error(
+        "InvalidArgument",
+        "Object keys that start with '/' are not supported by this storage backend.",
+    )
 
 
 class _BodyReader:
@@ -195,6 +289,8 @@ class S3Storage(UnsupportedStorage):
     # ---------------------------------------------------------------- objects
 
     async def put_object(self, req: PutObject, body: AsyncIterator[bytes]) -> ObjectWritten:
+        if not _storable(req.key):
+            raise _unstorable()
         params: dict[str, Any] = {
             "Bucket": req.bucket,
             "Key": req.key,
@@ -205,6 +301,12 @@ class S3Storage(UnsupportedStorage):
         for name, param in _STORED_HEADERS.items():
             if name in req.headers:
                 params[param] = req.headers[name]
+        # The store verifies and keeps the checksums; it checks the
+        # conditions atomically with the write.
+        params.update(_checksum_params(req.checksums))
+        if req.tags:
+            params["Tagging"] = _tagging(req.tags)
+        params.update(_write_conditions(req.conditions))
         first = await anext(body, b"")
         second = await anext(body, None) if len(first) < req.size else None
         if second is None:
@@ -251,49 +353,155 @@ class S3Storage(UnsupportedStorage):
             metadata=dict(out.get("Metadata") or {}),
             headers=headers,
             range=rng,
+            checksums={a: str(out["Checksum" + a]) for a in ALGORITHMS if out.get("Checksum" + a)},
+            tag_count=int(out.get("TagCount") or 0),
         )
 
     def _read_params(self, req: GetObject | HeadObject) -> dict[str, Any]:
+        if not _storable(req.key):
+            raise S3Error("NoSuchKey")
         params: dict[str, Any] = {"Bucket": req.bucket, "Key": req.key}
-        if req.range:
-            params["Range"] = req.range
-        for name, param in _CONDITIONS.items():
-            if name in req.conditions:
-                params[param] = req.conditions[name]
+        if req.checksum_mode:
+            params["ChecksumMode"] = "ENABLED"
         return params
 
     async def head_object(self, req: HeadObject) -> ObjectMeta:
         params = self._read_params(req)
         out = await self._do(lambda: self._client.head_object(**params))
-        return self._meta(out)
+        meta = self._meta(out)
+        # A HEAD costs the store no body, so conditions and range are evaluated
+        # here on the metadata, by S3's rules exactly.
+        check_read(req.conditions, etag=meta.etag, last_modified=to_datetime(meta.last_modified))
+        return msgspec.structs.replace(meta, range=parse_range(req.range, meta.size))
 
     async def get_object(self, req: GetObject) -> ObjectRead:
         params = self._read_params(req)
+        params.update(_conditions(req.conditions))
+        forwarded = _range_param(req.range)
+        if forwarded is not None:
+            params["Range"] = forwarded
         out = await self._do(lambda: self._client.get_object(**params))
         stream = out["Body"]
+        try:
+            meta = self._meta(out)
+            # The store evaluated the deciding conditions; S3's rules once more
+            # on what it sent keep GET and HEAD answers identical.
+            check_read(
+                req.conditions, etag=meta.etag, last_modified=to_datetime(meta.last_modified)
+            )
+        except BaseException:
+            stream.close()
+            raise
 
         async def chunks() -> AsyncIterator[bytes]:
             try:
                 async with stream:
                     while True:
-                        try:
-                            async with asyncio.timeout(self._settings.storage_timeout):
-                                chunk = await stream.read(_READ_CHUNK)
-                        except (TimeoutError, OSError, BotoCoreError) as exc:
-                            raise StorageUnavailable(f"storage read failed: {exc}") from None
-                        if not chunk:
+                        # Gather whole chunks: the socket hands out small pieces,
+                        # and every piece would otherwise become a message.
+                        buffer = bytearray()
+                        while len(buffer) < _READ_CHUNK:
+                            try:
+                                async with asyncio.timeout(self._settings.storage_timeout):
+                                    piece = await stream.read(_READ_CHUNK - len(buffer))
+                            except (TimeoutError, OSError, BotoCoreError) as exc:
+                                raise StorageUnavailable(f"storage read failed: {exc}") from None
+                            if not piece:
+                                break
+                            buffer += piece
+                        if not buffer:
                             return
-                        yield chunk
+                        yield bytes(buffer)
             finally:
                 stream.close()
 
-        return ObjectRead(meta=self._meta(out), chunks=chunks())
+        return ObjectRead(meta=meta, chunks=chunks())
 
     async def delete_object(self, req: DeleteObject) -> Done:
+        if not _storable(req.key):  # cannot exist; deleting it succeeds, as in S3
+            await self.head_bucket(HeadBucket(bucket=req.bucket))
+            return Done()
         await self._do(
             lambda: self._client.delete_object(Bucket=req.bucket, Key=req.key),
             missing="NoSuchBucket",
         )
+        return Done()
+
+    async def delete_objects(self, req: DeleteObjects) -> ObjectsDeleted:
+        keys = [k for k in req.keys if _storable(k)]
+        if not keys:
+            await self.head_bucket(HeadBucket(bucket=req.bucket))
+            return ObjectsDeleted(deleted=list(req.keys))
+        delete = {"Objects": [{"Key": k} for k in keys], "Quiet": False}
+        out = await self._do(
+            lambda: self._client.delete_objects(Bucket=req.bucket, Delete=delete),
+            missing="NoSuchBucket",
+        )
+        errors = [
+            KeyFailure(
+                key=str(e.get("Key", "")),
+                code=str(e.get("Code") or "InternalError"),
+                message=str(e.get("Message") or ""),
+            )
+            for e in out.get("Errors", [])
+        ]
+        failed = {e.key for e in errors}
+        # Keys the store cannot hold cannot exist: they count as deleted.
+        return ObjectsDeleted(deleted=[k for k in req.keys if k not in failed], errors=errors)
+
+    async def copy_object(self, req: CopyObject) -> ObjectCopied:
+        if not _storable(req.key):
+            raise _unstorable()
+        if not _storable(req.source_key):
+            raise S3Error("NoSuchKey")
+        params: dict[str, Any] = {
+            "Bucket": req.bucket,
+            "Key": req.key,
+            "CopySource": {"Bucket": req.source_bucket, "Key": req.source_key},
+            "MetadataDirective": "REPLACE" if req.replace_metadata else "COPY",
+        }
+        if req.replace_metadata:
+            params["ContentType"] = req.content_type
+            params["Metadata"] = req.metadata
+            for name, param in _STORED_HEADERS.items():
+                if name in req.headers:
+                    params[param] = req.headers[name]
+        if req.replace_tags:
+            params["TaggingDirective"] = "REPLACE"
+            params["Tagging"] = _tagging(req.tags)
+        params.update(
+            _conditions(
+                req.source_conditions, header_prefix="x-amz-copy-source-", param_prefix="CopySource"
+            )
+        )
+        params.update(_write_conditions(req.conditions))
+        out = await self._do(lambda: self._client.copy_object(**params))
+        result = out.get("CopyObjectResult", {})
+        return ObjectCopied(
+            etag=_etag(result.get("ETag", "")), last_modified=_ts(result.get("LastModified"))
+        )
+
+    async def get_object_tagging(self, req: GetObjectTagging) -> TagSet:
+        if not _storable(req.key):
+            raise S3Error("NoSuchKey")
+        out = await self._do(
+            lambda: self._client.get_object_tagging(Bucket=req.bucket, Key=req.key)
+        )
+        return TagSet(tags={str(t["Key"]): str(t.get("Value", "")) for t in out.get("TagSet", [])})
+
+    async def put_object_tagging(self, req: PutObjectTagging) -> Done:
+        if not _storable(req.key):
+            raise S3Error("NoSuchKey")
+        tagging = {"TagSet": [{"Key": k, "Value": v} for k, v in req.tags.items()]}
+        await self._do(
+            lambda: self._client.put_object_tagging(Bucket=req.bucket, Key=req.key, Tagging=tagging)
+        )
+        return Done()
+
+    async def delete_object_tagging(self, req: DeleteObjectTagging) -> Done:
+        if not _storable(req.key):
+            raise S3Error("NoSuchKey")
+        await self._do(lambda: self._client.delete_object_tagging(Bucket=req.bucket, Key=req.key))
         return Done()
 
     async def list_objects(self, req: ListObjects) -> Listing:

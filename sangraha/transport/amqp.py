@@ -22,10 +22,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aio_pika
 import aiormq
+import msgspec
 from aio_pika.abc import (
     AbstractIncomingMessage,
     AbstractQueue,
@@ -33,26 +35,44 @@ from aio_pika.abc import (
     AbstractRobustConnection,
 )
 
+from s3compat.errors import S3Error
 from sangraha.contract import (
     DEAD_LETTER_EXCHANGE,
     DEAD_LETTER_QUEUE,
     READ_QUEUE,
     RESPONSE_QUEUE_PREFIX,
     WRITE_QUEUE,
+    Abort,
     Answer,
     AnyReply,
+    AnyStreamFrame,
     Call,
+    Chunk,
     ContractError,
+    Credit,
     Failure,
+    ObjectMeta,
+    PutObject,
     Route,
+    StreamOpen,
     decode_answer,
     decode_call,
+    decode_stream,
     encode_answer,
     encode_call,
+    encode_stream,
 )
 from sangraha.logs import request_context
 from sangraha.settings import Settings
-from sangraha.transport.base import Handler, Result, TransportError
+from sangraha.transport.base import (
+    ByteStream,
+    Handler,
+    IncomingBody,
+    InlineBody,
+    Result,
+    TransportError,
+    UploadBody,
+)
 
 __all__ = ["AmqpRpcClient", "AmqpWorker", "declare_topology"]
 
@@ -116,12 +136,31 @@ def _expiration(seconds: float) -> float:
     return max(seconds, 0.001)
 
 
+class _Conversation:
+    """Frames arriving for one request ID: the answer, and stream frames."""
+
+    __slots__ = ("frames",)
+
+    def __init__(self) -> None:
+        self.frames: asyncio.Queue[tuple[str, bytes] | TransportError] = asyncio.Queue()
+
+    async def next(self, timeout: float, what: str) -> tuple[str, bytes]:
+        try:
+            async with asyncio.timeout(timeout):
+                item = await self.frames.get()
+        except TimeoutError:
+            raise TransportError("ServiceUnavailable", f"{what} within {timeout:g}s") from None
+        if isinstance(item, TransportError):
+            raise item
+        return item
+
+
 class AmqpRpcClient:
-    """The gateway side of the RPC: futures keyed by correlation ID."""
+    """The gateway side of the RPC: conversations keyed by correlation ID."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._pending: dict[str, asyncio.Future[bytes]] = {}
+        self._pending: dict[str, _Conversation] = {}
         self._connection: AbstractRobustConnection | None = None
         self._channel: AbstractRobustChannel | None = None
         self._reply_queue: AbstractQueue | None = None
@@ -131,7 +170,11 @@ class AmqpRpcClient:
         self._connection = await _connect(self._settings, "gateway")
         self._connection.close_callbacks.add(self._on_connection_lost)
         async with asyncio.timeout(_BROKER_TIMEOUT):
-            self._channel = await self._connection.channel(publisher_confirms=True)
+            # Confirms: a full queue nacks (SlowDown); returns raise: a stream
+            # queue that vanished (its worker died) fails the publish at once.
+            self._channel = await self._connection.channel(
+                publisher_confirms=True, on_return_raises=True
+            )
             await declare_topology(self._channel, self._settings)
             self._reply_queue = await self._channel.declare_queue(
                 self.reply_queue_name, exclusive=True, auto_delete=True
@@ -156,55 +199,198 @@ class AmqpRpcClient:
     def in_flight(self) -> int:
         return len(self._pending)
 
-    async def call(self, call: Call, payload: bytes | memoryview = b"") -> Result:
+    async def _publish(
+        self,
+        body: bytes,
+        routing_key: str,
+        call: Call,
+        *,
+        kind: str,
+        expiration: float,
+        mandatory: bool = True,
+    ) -> None:
+        if self._channel is None:
+            raise TransportError("ServiceUnavailable", "RabbitMQ is unavailable; retry later")
+        message = aio_pika.Message(
+            body=body,
+            content_type=FRAME_CONTENT_TYPE,
+            type=kind,
+            correlation_id=call.request_id,
+            message_id=call.request_id,
+            reply_to=self.reply_queue_name,
+            expiration=_expiration(expiration),
+            delivery_mode=aio_pika.DeliveryMode.NOT_PERSISTENT,
+        )
+        try:
+            await self._channel.default_exchange.publish(
+                message, routing_key=routing_key, mandatory=mandatory
+            )
+        except aiormq.exceptions.PublishError as exc:
+            raise TransportError(
+                "ServiceUnavailable", f"no consumer for {routing_key}; the worker went away"
+            ) from exc
+        except aiormq.exceptions.DeliveryError as exc:
+            raise TransportError(
+                "SlowDown", f"{routing_key} is full; reduce your request rate"
+            ) from exc
+        except (aiormq.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
+            raise TransportError(
+                "ServiceUnavailable", f"could not publish to RabbitMQ: {exc}"
+            ) from None
+
+    async def call(
+        self, call: Call, payload: bytes | memoryview = b"", body: UploadBody | None = None
+    ) -> Result:
         route: Route = type(call.request).ROUTE
         if len(self._pending) >= self._settings.max_inflight:
             raise TransportError("SlowDown", "too many requests in flight on this gateway")
-        if not await self.ready() or self._channel is None:
+        if not await self.ready():
             raise TransportError("ServiceUnavailable", "RabbitMQ is unavailable; retry later")
         remaining = call.remaining()
         if remaining <= 0:
             raise TransportError("ServiceUnavailable", "the request deadline passed")
-        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
-        self._pending[call.request_id] = future
-        message = aio_pika.Message(
-            body=encode_call(call, payload),
-            content_type=FRAME_CONTENT_TYPE,
-            correlation_id=call.request_id,
-            message_id=call.request_id,
-            reply_to=self.reply_queue_name,
-            expiration=_expiration(remaining),
-            delivery_mode=aio_pika.DeliveryMode.NOT_PERSISTENT,
-        )
+        conversation = _Conversation()
+        self._pending[call.request_id] = conversation
+        handed_over = False
         try:
             async with asyncio.timeout(remaining):
-                try:
-                    await self._channel.default_exchange.publish(
-                        message, routing_key=route.value, mandatory=True
-                    )
-                except aiormq.exceptions.DeliveryError as exc:
-                    raise TransportError(
-                        "SlowDown", f"{route.value} is full; reduce your request rate"
-                    ) from exc
-                except (aiormq.exceptions.AMQPError, ConnectionError) as exc:
-                    raise TransportError(
-                        "ServiceUnavailable", f"could not publish to RabbitMQ: {exc}"
-                    ) from None
-                frame = await future
-        except TimeoutError:
-            raise TransportError(
-                "ServiceUnavailable",
+                await self._publish(
+                    encode_call(call, payload),
+                    route.value,
+                    call,
+                    kind="call",
+                    expiration=remaining,
+                )
+            _, frame = await conversation.next(
+                call.remaining(),
                 f"no {route.name.lower()} worker answered within "
                 f"{self._settings.request_timeout:g}s; retry later",
+            )
+            answer, data = _decode_answer(frame)
+            reply = answer.reply
+            if body is not None and isinstance(reply, StreamOpen):
+                answer = await self._upload(conversation, call, reply, body)
+                return Result(answer=answer)
+            if isinstance(reply, ObjectMeta) and reply.stream_queue:
+                handed_over = True
+                stream = self._download(conversation, call, reply.stream_queue)
+                return Result(answer=answer, stream=stream)
+            return Result(answer=answer, payload=data)
+        except TimeoutError:
+            raise TransportError(
+                "ServiceUnavailable", "RabbitMQ did not accept the request in time; retry later"
             ) from None
         finally:
-            self._pending.pop(call.request_id, None)
+            if not handed_over:
+                self._pending.pop(call.request_id, None)
+
+    async def _upload(
+        self, conversation: _Conversation, call: Call, opened: StreamOpen, body: UploadBody
+    ) -> Answer:
+        """Send ``body`` as chunks to the receiver's stream queue, never more
+        than ``opened.window`` ahead of its credits; return its final answer."""
+        idle = self._settings.stream_idle_timeout
+        seq, acked = 0, -1
+        pieces = aiter(body)
         try:
-            answer, body = decode_answer(frame)
-        except ContractError as exc:
-            log.error("undecodable answer: %s", exc)
-            raise TransportError("ServiceUnavailable", "a worker sent an invalid answer") from None
-        return Result(answer=answer, payload=body)
+            current = await anext(pieces, None)
+            while current is not None:
+                following = await anext(pieces, None)  # the last piece comes verified
+                while seq - acked > opened.window:
+                    kind, frame = await conversation.next(idle, "the receiver stopped reading")
+                    if kind != "stream":
+                        return _decode_answer(frame)[0]  # it gave up early
+                    message, _ = _decode_stream(frame)
+                    if isinstance(message, Credit):
+                        acked = max(acked, message.seq)
+                last = following is None
+                chunk = Chunk(
+                    request_id=call.request_id, seq=seq, last=last, md5=body.md5 if last else ""
+                )
+                try:
+                    async with asyncio.timeout(idle):
+                        await self._publish(
+                            encode_stream(chunk, current),
+                            opened.queue,
+                            call,
+                            kind="stream",
+                            expiration=idle,
+                        )
+                except TransportError:
+                    # The stream queue is gone: the receiver gave up (its
+                    # answer says why) or died (no answer).
+                    early = await _answer_within(conversation, 2.0)
+                    if early is None:
+                        raise
+                    return early
+                seq += 1
+                current = following
+            while True:
+                kind, frame = await conversation.next(idle, "the receiver did not finish")
+                if kind != "stream":
+                    return _decode_answer(frame)[0]
+        except BaseException as exc:
+            await self._abort(opened.queue, call, f"upload stopped: {type(exc).__name__}")
+            raise
+
+    async def _download(
+        self, conversation: _Conversation, call: Call, credit_queue: str
+    ) -> AsyncIterator[bytes]:
+        """Yield a getter's chunks in order, granting one credit per chunk the
+        caller has consumed."""
+        idle = self._settings.stream_idle_timeout
+        expected = 0
+        finished = False
+        try:
+            while not finished:
+                kind, frame = await conversation.next(idle, "the getter stopped sending")
+                if kind != "stream":
+                    raise TransportError("ServiceUnavailable", "the download was interrupted")
+                message, data = _decode_stream(frame)
+                if isinstance(message, Abort):
+                    raise TransportError(
+                        "ServiceUnavailable", f"download aborted: {message.reason}"
+                    )
+                if not isinstance(message, Chunk) or message.seq != expected:
+                    raise TransportError("ServiceUnavailable", "download chunks out of order")
+                expected += 1
+                finished = message.last
+                yield bytes(data)
+                if not finished:
+                    # Not mandatory: a getter that has sent its last chunk has
+                    # already removed its credit queue.  A getter that died
+                    # shows as silence (the idle timeout) instead.
+                    credit = Credit(request_id=call.request_id, seq=message.seq)
+                    async with asyncio.timeout(idle):
+                        await self._publish(
+                            encode_stream(credit),
+                            credit_queue,
+                            call,
+                            kind="stream",
+                            expiration=idle,
+                            mandatory=False,
+                        )
+        finally:
+            self._pending.pop(call.request_id, None)
+            if not finished:
+                await self._abort(credit_queue, call, "download abandoned")
+
+    async def _abort(self, queue: str, call: Call, reason: str) -> None:
+        """Tell the other end of a stream to stop (best effort)."""
+        if self._channel is None:
+            return
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(_BROKER_TIMEOUT):
+                await self._channel.default_exchange.publish(
+                    aio_pika.Message(
+                        body=encode_stream(Abort(request_id=call.request_id, reason=reason)),
+                        type="stream",
+                        correlation_id=call.request_id,
+                        expiration=_expiration(self._settings.stream_idle_timeout),
+                    ),
+                    routing_key=queue,
+                    mandatory=False,
+                )
 
     async def submit(self, call: Call, payload: bytes | memoryview = b"") -> None:
         route: Route = type(call.request).ROUTE
@@ -213,6 +399,7 @@ class AmqpRpcClient:
         message = aio_pika.Message(
             body=encode_call(call, payload),
             content_type=FRAME_CONTENT_TYPE,
+            type="call",
             correlation_id=call.request_id,
             message_id=call.request_id,
             expiration=_expiration(call.remaining()),
@@ -231,23 +418,55 @@ class AmqpRpcClient:
             raise TransportError("ServiceUnavailable", f"RabbitMQ did not confirm: {exc}") from None
 
     async def _on_reply(self, message: AbstractIncomingMessage) -> None:
-        future = self._pending.get(message.correlation_id or "")
-        if future is None or future.done():
+        conversation = self._pending.get(message.correlation_id or "")
+        if conversation is None:
             log.info(
                 "late or unknown reply dropped",
                 extra={"request_id": message.correlation_id or "-"},
             )
             return
-        future.set_result(message.body)
+        conversation.frames.put_nowait((message.type or "answer", message.body))
 
     def _on_connection_lost(self, *_: object) -> None:
         self._fail_pending("lost the connection to RabbitMQ")
 
     def _fail_pending(self, why: str) -> None:
         pending, self._pending = self._pending, {}
-        for future in pending.values():
-            if not future.done():
-                future.set_exception(TransportError("ServiceUnavailable", why + "; retry later"))
+        for conversation in pending.values():
+            conversation.frames.put_nowait(
+                TransportError("ServiceUnavailable", why + "; retry later")
+            )
+
+
+async def _answer_within(conversation: _Conversation, seconds: float) -> Answer | None:
+    """The answer among the frames that arrive within ``seconds``, if any."""
+    try:
+        async with asyncio.timeout(seconds):
+            while True:
+                item = await conversation.frames.get()
+                if isinstance(item, TransportError):
+                    return None
+                kind, frame = item
+                if kind != "stream":
+                    return _decode_answer(frame)[0]
+    except TimeoutError:
+        return None
+
+
+def _decode_answer(frame: bytes) -> tuple[Answer, memoryview]:
+    try:
+        return decode_answer(frame)
+    except ContractError as exc:
+        log.error("undecodable answer: %s", exc)
+        raise TransportError("ServiceUnavailable", "a worker sent an invalid answer") from None
+
+
+def _decode_stream(frame: bytes) -> tuple[AnyStreamFrame, memoryview]:
+    try:
+        return decode_stream(frame)
+    except ContractError as exc:
+        log.error("undecodable stream frame: %s", exc)
+        raise TransportError("ServiceUnavailable", "a worker sent an invalid frame") from None
 
 
 class AmqpWorker:
@@ -255,6 +474,7 @@ class AmqpWorker:
 
     def __init__(self, settings: Settings, role: str) -> None:
         self._settings = settings
+        self.settings = settings
         self._role = role
         self._connection: AbstractRobustConnection | None = None
         self._channel: AbstractRobustChannel | None = None
@@ -333,28 +553,43 @@ class AmqpWorker:
                 log.warning("request expired before it was served; dropped", extra=_op(call))
                 await message.ack()
                 return
+            streamed = isinstance(call.request, PutObject) and call.request.streamed
+            if message.redelivered and streamed:
+                # Its gateway saw the stream break and has already answered.
+                log.warning("redelivered streamed upload dropped", extra=_op(call))
+                await message.ack()
+                return
             if message.redelivered and not await self._count_delivery(message, call):
                 return
+            upload: _StreamedUpload | None = None
             try:
-                reply, body = await asyncio.wait_for(handler(call, payload), call.remaining())
+                if streamed:
+                    upload = await self._open_upload(message, call)
+                    reply, out = await handler(call, upload)
+                else:
+                    reply, out = await asyncio.wait_for(
+                        handler(call, InlineBody(payload)), call.remaining()
+                    )
             except TimeoutError:
                 log.warning("request ran past its deadline; not answered", extra=_op(call))
                 await message.ack()
                 return
             except Exception:
                 log.exception("handler crashed; request dead-lettered", extra=_op(call))
-                await self._reply(
-                    message,
-                    call,
-                    Failure(
-                        code="InternalError",
-                        message=("We encountered an internal error. Please try again."),
-                    ),
-                    b"",
+                failure = Failure(
+                    code="InternalError",
+                    message="We encountered an internal error. Please try again.",
                 )
+                await self._reply(message, call, failure, b"")
                 await message.reject(requeue=False)
                 return
-            await self._reply(message, call, reply, body)
+            finally:
+                if upload is not None:
+                    await upload.close()
+            if isinstance(out, bytes | memoryview):
+                await self._reply(message, call, reply, out)
+            else:
+                await self._send_download(message, call, reply, out)
             await message.ack()
             self.handled += 1
 
@@ -365,25 +600,95 @@ class AmqpWorker:
         reply: AnyReply,
         body: bytes | memoryview,
     ) -> None:
+        answer = Answer(request_id=call.request_id, reply=reply)
+        await self._send(message, call, encode_answer(answer, body), kind="answer")
+
+    async def _send(
+        self, message: AbstractIncomingMessage, call: Call, frame: bytes, *, kind: str
+    ) -> None:
+        """Publish a frame to the caller's reply queue.  mandatory=False: a
+        frame for a gateway that has gone away is simply dropped."""
         if not message.reply_to or self._channel is None:
             return
-        answer = Answer(request_id=call.request_id, reply=reply)
+        ttl = max(call.remaining(), self._settings.stream_idle_timeout)
         try:
             async with asyncio.timeout(_BROKER_TIMEOUT):
-                # mandatory=False: a reply to a vanished gateway is simply dropped.
                 await self._channel.default_exchange.publish(
                     aio_pika.Message(
-                        body=encode_answer(answer, body),
+                        body=frame,
                         content_type=FRAME_CONTENT_TYPE,
+                        type=kind,
                         correlation_id=call.request_id,
-                        expiration=_expiration(call.remaining()),
+                        expiration=_expiration(ttl),
                         delivery_mode=aio_pika.DeliveryMode.NOT_PERSISTENT,
                     ),
                     routing_key=message.reply_to,
                     mandatory=False,
                 )
         except (TimeoutError, aiormq.exceptions.AMQPError, ConnectionError) as exc:
-            log.warning("could not send the reply: %s", exc)
+            log.warning("could not send to the gateway: %s", exc)
+
+    async def _stream_queue(self) -> AbstractQueue:
+        if self._channel is None:
+            raise RuntimeError("AmqpWorker.start() was not awaited")
+        async with asyncio.timeout(_BROKER_TIMEOUT):
+            return await self._channel.declare_queue(exclusive=True, auto_delete=True)
+
+    async def _open_upload(self, message: AbstractIncomingMessage, call: Call) -> _StreamedUpload:
+        queue = await self._stream_queue()
+        window = self._settings.stream_window
+        upload = _StreamedUpload(self, message, call, queue)
+        await self._reply(message, call, StreamOpen(queue=queue.name, window=window), b"")
+        return upload
+
+    async def _send_download(
+        self, message: AbstractIncomingMessage, call: Call, reply: AnyReply, chunks: ByteStream
+    ) -> None:
+        """Stream ``chunks`` to the caller, at most ``stream_window`` ahead of
+        its credits; the getter's credit queue is named in the first answer."""
+        idle = self._settings.stream_idle_timeout
+        window = self._settings.stream_window
+        queue = await self._stream_queue()
+        credits = queue.iterator()
+        pieces = aiter(chunks)
+        try:
+            if isinstance(reply, ObjectMeta):
+                reply = msgspec.structs.replace(reply, stream_queue=queue.name, window=window)
+            await self._reply(message, call, reply, b"")
+            seq, acked = 0, -1
+            current = await anext(pieces, None)
+            while current is not None:
+                following = await anext(pieces, None)
+                while seq - acked > window:
+                    async with asyncio.timeout(idle):
+                        incoming = await anext(credits)
+                    await incoming.ack()
+                    frame, _ = decode_stream(incoming.body)
+                    if isinstance(frame, Abort):
+                        log.info("download aborted by the gateway: %s", frame.reason)
+                        return
+                    if isinstance(frame, Credit):
+                        acked = max(acked, frame.seq)
+                chunk = Chunk(request_id=call.request_id, seq=seq, last=following is None)
+                await self._send(message, call, encode_stream(chunk, current), kind="stream")
+                seq += 1
+                current = following
+        except (TimeoutError, ContractError, StopAsyncIteration):
+            log.warning("download stalled; gave up", extra=_op(call))
+        except Exception as exc:
+            log.warning("download failed mid-stream: %s", exc, extra=_op(call))
+            abort = Abort(request_id=call.request_id, reason=f"storage read failed: {exc}")
+            await self._send(message, call, encode_stream(abort), kind="stream")
+        finally:
+            aclose = getattr(chunks, "aclose", None)
+            if aclose is not None:
+                with contextlib.suppress(Exception):
+                    await aclose()
+            with contextlib.suppress(Exception):
+                await credits.close()
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(_BROKER_TIMEOUT):
+                    await queue.delete(if_unused=False, if_empty=False)
 
     async def _count_delivery(self, message: AbstractIncomingMessage, call: Call) -> bool:
         """Classic queues do not count deliveries, so a redelivered message is
@@ -420,6 +725,61 @@ class AmqpWorker:
         )
         await message.ack()
         return False
+
+
+class _StreamedUpload(IncomingBody):
+    """A streamed request body as the receiver sees it: chunks from its own
+    exclusive queue, a credit back to the gateway for each chunk consumed."""
+
+    def __init__(
+        self, worker: AmqpWorker, message: AbstractIncomingMessage, call: Call, queue: AbstractQueue
+    ) -> None:
+        self._worker = worker
+        self._message = message
+        self._call = call
+        self._queue = queue
+        self._iterator = queue.iterator()
+
+    async def _pieces(self) -> AsyncIterator[bytes]:
+        idle = self._worker.settings.stream_idle_timeout
+        expected = 0
+        while True:
+            try:
+                async with asyncio.timeout(idle):
+                    incoming = await anext(self._iterator)
+            except TimeoutError:
+                raise S3Error(
+                    "IncompleteBody", f"the upload stalled for {idle:g}s and was abandoned"
+                ) from None
+            await incoming.ack()
+            try:
+                frame, data = decode_stream(incoming.body)
+            except ContractError:
+                raise S3Error("IncompleteBody", "the upload stream was corrupt") from None
+            if isinstance(frame, Abort):
+                raise S3Error("IncompleteBody", f"the upload was abandoned: {frame.reason}")
+            if not isinstance(frame, Chunk) or frame.seq != expected:
+                raise S3Error("IncompleteBody", "upload chunks arrived out of order")
+            if frame.last:
+                self.md5 = frame.md5
+            yield bytes(data)
+            credit = Credit(request_id=self._call.request_id, seq=frame.seq)
+            await self._worker._send(
+                self._message, self._call, encode_stream(credit), kind="stream"
+            )
+            if frame.last:
+                return
+            expected += 1
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._pieces()
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._iterator.close()
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(_BROKER_TIMEOUT):
+                await self._queue.delete(if_unused=False, if_empty=False)
 
 
 def _op(call: Call) -> dict[str, str]:

@@ -3,25 +3,34 @@
 Two implementations: :mod:`sangraha.transport.amqp` (RabbitMQ, distributed)
 and :mod:`sangraha.transport.inprocess` (embedded mode).  Both move the same
 contract frames; the gateway and the workers cannot tell them apart.
+
+Bodies: a small body travels inline in the call's frame.  A large upload is
+an :class:`UploadBody` the transport streams to the worker; a large download
+comes back as :attr:`Result.stream`.  See "Streams" in sangraha/contract.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from sangraha.contract import Answer, AnyReply, Call, Route
 
-__all__ = ["Handler", "Result", "Transport", "TransportError", "WorkerTransport"]
+__all__ = [
+    "ByteStream",
+    "Handler",
+    "IncomingBody",
+    "InlineBody",
+    "Outgoing",
+    "Result",
+    "Transport",
+    "TransportError",
+    "UploadBody",
+    "WorkerTransport",
+]
 
-
-@dataclass(frozen=True, slots=True)
-class Result:
-    """A worker's answer and the payload that came with it."""
-
-    answer: Answer
-    payload: bytes | memoryview
+ByteStream = AsyncIterator[bytes]
 
 
 class TransportError(Exception):
@@ -35,14 +44,45 @@ class TransportError(Exception):
         self.message = message
 
 
+class UploadBody(Protocol):
+    """A request body the gateway streams to a worker.
+
+    Iterating yields the body in pieces; the last piece is yielded only after
+    the whole body has been verified, and by then ``md5`` holds its hex MD5.
+    Iteration raises (an S3 error, a client disconnect) when the body is bad."""
+
+    md5: str
+
+    def __aiter__(self) -> AsyncIterator[bytes]: ...
+
+
+@dataclass(slots=True)
+class Result:
+    """A worker's answer and the bytes that came with it: an inline
+    ``payload``, or a ``stream`` the caller must exhaust or ``aclose()``."""
+
+    answer: Answer
+    payload: bytes | memoryview = b""
+    stream: ByteStream | None = None
+
+    async def aclose(self) -> None:
+        if self.stream is not None:
+            aclose = getattr(self.stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+
 class Transport(Protocol):
     """The gateway side: send one call, await its answer."""
 
-    async def call(self, call: Call, payload: bytes | memoryview = b"") -> Result:
+    async def call(
+        self, call: Call, payload: bytes | memoryview = b"", body: UploadBody | None = None
+    ) -> Result:
         """Deliver ``call`` to a worker of its route and return the answer.
 
+        ``body`` streams a large request body (PutObject with streamed=True).
         Raises :class:`TransportError` when no answer arrives before
-        ``call.deadline`` or the transport is down."""
+        ``call.deadline`` (or a stream goes silent) or the transport is down."""
         ...
 
     async def submit(self, call: Call, payload: bytes | memoryview = b"") -> None:
@@ -60,8 +100,37 @@ class Transport(Protocol):
     async def close(self) -> None: ...
 
 
-# A worker's handler: one call (and its payload) in, one reply (and payload) out.
-Handler = Callable[[Call, memoryview], Awaitable[tuple[AnyReply, bytes | memoryview]]]
+class IncomingBody:
+    """The request body as a worker sees it: iterate it for the bytes.
+
+    ``inline`` is the whole body when it came in the call's frame.  For a
+    streamed body ``md5`` (the gateway-verified hex MD5) is set by the time
+    the last piece is yielded."""
+
+    inline: memoryview | None = None
+    md5: str = ""
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        raise NotImplementedError
+
+
+class InlineBody(IncomingBody):
+    def __init__(self, payload: memoryview) -> None:
+        self.inline = payload
+
+    async def _pieces(self) -> AsyncIterator[bytes]:
+        if self.inline:
+            yield bytes(self.inline)
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._pieces()
+
+
+# What a handler sends back: inline bytes, or a stream for a large download.
+Outgoing = bytes | memoryview | ByteStream
+
+# A worker's handler: one call (and its body) in, one reply (and bytes) out.
+Handler = Callable[[Call, IncomingBody], Awaitable[tuple[AnyReply, Outgoing]]]
 
 
 class WorkerTransport(Protocol):

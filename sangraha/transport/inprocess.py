@@ -2,13 +2,16 @@
 
 Each call is encoded and decoded exactly as on RabbitMQ, so embedded mode
 exercises the same contract; a semaphore per route plays the role of the
-worker's prefetch, and the call's deadline is enforced the same way.
+worker's prefetch, and the call's deadline is enforced the same way.  Large
+bodies are handed over as iterators: the consumer pulls, so flow control is
+the iteration itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 
 from sangraha.contract import (
     Answer,
@@ -22,11 +25,34 @@ from sangraha.contract import (
     encode_call,
 )
 from sangraha.logs import request_context
-from sangraha.transport.base import Handler, Result, TransportError
+from sangraha.transport.base import (
+    Handler,
+    IncomingBody,
+    InlineBody,
+    Outgoing,
+    Result,
+    TransportError,
+    UploadBody,
+)
 
 __all__ = ["InProcessTransport"]
 
 log = logging.getLogger(__name__)
+
+
+class _HandedBody(IncomingBody):
+    """The gateway's upload body, passed straight to the handler."""
+
+    def __init__(self, body: UploadBody) -> None:
+        self._body = body
+
+    async def _pieces(self) -> AsyncIterator[bytes]:
+        async for piece in self._body:
+            self.md5 = self._body.md5
+            yield piece
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._pieces()
 
 
 class InProcessTransport:
@@ -59,7 +85,9 @@ class InProcessTransport:
                 extra={"request_id": call.request_id},
             )
 
-    async def call(self, call: Call, payload: bytes | memoryview = b"") -> Result:
+    async def call(
+        self, call: Call, payload: bytes | memoryview = b"", body: UploadBody | None = None
+    ) -> Result:
         route = type(call.request).ROUTE
         handler = self._handlers.get(route)
         if handler is None or self._closed:
@@ -69,29 +97,37 @@ class InProcessTransport:
         self._inflight += 1
         try:
             frame = encode_call(call, payload)
+            if body is not None:
+                # A streamed upload runs as long as the client sends; the body
+                # reader's idle timeout bounds it instead of the deadline.
+                async with self._slots[route]:
+                    return await self._serve_one(handler, frame, _HandedBody(body))
             async with asyncio.timeout(max(call.remaining(), 0)):
                 async with self._slots[route]:
-                    answer_frame = await self._serve_one(handler, frame)
+                    return await self._serve_one(handler, frame, None)
         except TimeoutError:
             raise TransportError(
                 "ServiceUnavailable", f"no {route.name.lower()} worker answered in time"
             ) from None
         finally:
             self._inflight -= 1
-        answer, body = decode_answer(answer_frame)
-        return Result(answer=answer, payload=body)
 
-    async def _serve_one(self, handler: Handler, frame: bytes) -> bytes:
+    async def _serve_one(self, handler: Handler, frame: bytes, body: IncomingBody | None) -> Result:
         call, payload = decode_call(frame)
         with request_context(call.request_id):
+            out: Outgoing
             try:
-                reply, body = await handler(call, payload)
+                reply, out = await handler(call, body or InlineBody(payload))
             except (ContractError, asyncio.CancelledError):
                 raise
             except Exception:
                 log.exception("handler crashed", extra={"op": type(call.request).__name__})
-                reply, body = (
-                    Failure(code="InternalError", message="We encountered an internal error."),
-                    b"",
-                )
-            return encode_answer(Answer(request_id=call.request_id, reply=reply), body)
+                reply = Failure(code="InternalError", message="We encountered an internal error.")
+                out = b""
+        if isinstance(out, bytes | memoryview):
+            answer, data = decode_answer(
+                encode_answer(Answer(request_id=call.request_id, reply=reply), out)
+            )
+            return Result(answer=answer, payload=data)
+        answer, _ = decode_answer(encode_answer(Answer(request_id=call.request_id, reply=reply)))
+        return Result(answer=answer, stream=out)

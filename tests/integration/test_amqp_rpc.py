@@ -32,7 +32,7 @@ from sangraha.contract import (
 )
 from sangraha.settings import Settings
 from sangraha.transport.amqp import AmqpRpcClient, AmqpWorker
-from sangraha.transport.base import TransportError
+from sangraha.transport.base import IncomingBody, TransportError
 
 pytestmark = pytest.mark.services
 
@@ -73,11 +73,12 @@ async def _echo_worker(url: str, route: Route, handled: list[Call], **overrides)
     worker = AmqpWorker(_settings(url, **overrides), "test-worker")
     await worker.start()
 
-    async def handler(call: Call, payload: memoryview):
+    async def handler(call: Call, body: IncomingBody):
         handled.append(call)
+        payload = b"".join([piece async for piece in body])
         if isinstance(call.request, PutObject):
-            return ObjectWritten(etag=bytes(payload).decode()), b""
-        return Done(), bytes(payload)
+            return ObjectWritten(etag=payload.decode()), b""
+        return Done(), payload
 
     await worker.serve(route, handler)
     return worker
@@ -174,7 +175,7 @@ async def test_crashing_handler_answers_internal_error_and_dead_letters(vhost_ur
     worker = AmqpWorker(_settings(vhost_url), "test-worker")
     await worker.start()
 
-    async def boom(call: Call, payload: memoryview):
+    async def boom(call: Call, body: IncomingBody):
         raise RuntimeError("bug")
 
     await worker.serve(Route.READ, boom)
