@@ -52,7 +52,6 @@ from sangraha.contract import (
     Credit,
     Failure,
     ObjectMeta,
-    PutObject,
     Route,
     StreamOpen,
     decode_answer,
@@ -553,7 +552,9 @@ class AmqpWorker:
                 log.warning("request expired before it was served; dropped", extra=_op(call))
                 await message.ack()
                 return
-            streamed = isinstance(call.request, PutObject) and call.request.streamed
+            # A request with a body too large for one frame (PutObject,
+            # UploadPart) says so with ``streamed``; its body follows as chunks.
+            streamed = getattr(call.request, "streamed", False) is True
             if message.redelivered and streamed:
                 # Its gateway saw the stream break and has already answered.
                 log.warning("redelivered streamed upload dropped", extra=_op(call))
