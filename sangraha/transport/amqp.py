@@ -80,6 +80,8 @@ log = logging.getLogger(__name__)
 FRAME_CONTENT_TYPE = "application/x-sangraha-frame"
 _DELIVERIES_HEADER = "x-sangraha-deliveries"
 _BROKER_TIMEOUT = 10.0
+# How long chunks already published may take to arrive once their sender is gone.
+_IN_FLIGHT_GRACE = 2.0
 _DEAD_LETTER_MAX_BYTES = 256 * 1024 * 1024
 _DEAD_LETTER_TTL_MS = 24 * 3600 * 1000
 
@@ -338,11 +340,12 @@ class AmqpRpcClient:
         """Yield a getter's chunks in order, granting one credit per chunk the
         caller has consumed."""
         idle = self._settings.stream_idle_timeout
+        wait = idle
         expected = 0
         finished = False
         try:
             while not finished:
-                kind, frame = await conversation.next(idle, "the getter stopped sending")
+                kind, frame = await conversation.next(wait, "the getter stopped sending")
                 if kind != "stream":
                     raise TransportError("ServiceUnavailable", "the download was interrupted")
                 message, data = _decode_stream(frame)
@@ -356,19 +359,21 @@ class AmqpRpcClient:
                 finished = message.last
                 yield bytes(data)
                 if not finished:
-                    # Not mandatory: a getter that has sent its last chunk has
-                    # already removed its credit queue.  A getter that died
-                    # shows as silence (the idle timeout) instead.
                     credit = Credit(request_id=call.request_id, seq=message.seq)
-                    async with asyncio.timeout(idle):
-                        await self._publish(
-                            encode_stream(credit),
-                            credit_queue,
-                            call,
-                            kind="stream",
-                            expiration=idle,
-                            mandatory=False,
-                        )
+                    try:
+                        async with asyncio.timeout(idle):
+                            await self._publish(
+                                encode_stream(credit),
+                                credit_queue,
+                                call,
+                                kind="stream",
+                                expiration=idle,
+                            )
+                    except TransportError:
+                        # The credit queue is gone: the getter either sent its
+                        # last chunk already (it is on its way) or died.  Only
+                        # chunks already in flight can still come.
+                        wait = _IN_FLIGHT_GRACE
         finally:
             self._pending.pop(call.request_id, None)
             if not finished:

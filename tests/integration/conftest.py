@@ -18,7 +18,14 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from tests.integration.stack import EmbeddedServer, Stack, in_ci, reachable, service_settings
+from tests.integration.stack import (
+    EmbeddedServer,
+    Stack,
+    in_ci,
+    isolated_vhost,
+    reachable,
+    service_settings,
+)
 
 
 @pytest.fixture(scope="session")
@@ -42,17 +49,30 @@ def services():
     return svc
 
 
+def _running_stack(services, workdir: Path) -> Iterator[Stack]:
+    # A RabbitMQ virtual host of its own: no other process (another test
+    # session, a developer's stack) can take this stack's requests.
+    with isolated_vhost(services) as isolated:
+        st = Stack(services=isolated, workdir=workdir)
+        st.spawn("receiver")
+        st.spawn("getter")
+        try:
+            st.endpoint = st.gateway()
+            yield st
+        finally:
+            st.stop()
+
+
 @pytest.fixture(scope="session")
 def stack(services, tmp_path_factory) -> Iterator[Stack]:
     """One gateway, one receiver and one getter for the whole session."""
-    st = Stack(services=services, workdir=tmp_path_factory.mktemp("stack"))
-    st.spawn("receiver")
-    st.spawn("getter")
-    try:
-        st.endpoint = st.gateway()
-        yield st
-    finally:
-        st.stop()
+    yield from _running_stack(services, tmp_path_factory.mktemp("stack"))
+
+
+@pytest.fixture
+def isolated_stack(services, tmp_path) -> Iterator[Stack]:
+    """A stack of its own, for tests that kill or stop its processes."""
+    yield from _running_stack(services, tmp_path)
 
 
 def make_client(endpoint: str, access_key: str, secret_key: str, **config: object):

@@ -56,12 +56,14 @@ def test_request_id_appears_in_gateway_and_worker_logs(stack, s3, bucket):
 
 
 @pytest.mark.heavy
-def test_stopped_getter_gives_503_within_deadline_then_recovers(services, stack, s3, bucket):
+def test_stopped_getter_gives_503_within_deadline_then_recovers(stack, s3, bucket):
     s3.put_object(Bucket=bucket, Key="k", Body=b"still here")
     # A gateway of its own with a short deadline, sharing the broker and workers.
+    workdir = stack.workdir / "short-deadline"
+    workdir.mkdir(exist_ok=True)
     short = Stack(
-        services=services,
-        workdir=stack.workdir,
+        services=stack.services,
+        workdir=workdir,
         access_key=stack.access_key,
         secret_key=stack.secret_key,
     )
