@@ -56,6 +56,10 @@ class Settings:
     max_inflight: int = 512
     max_inline_bytes: int = 16 * MiB
     max_header_bytes: int = 16 * 1024
+    # Request body bytes one gateway holds in memory at once (503 SlowDown
+    # beyond, after body_budget_wait seconds).
+    max_buffered_bytes: int = 512 * MiB
+    body_budget_wait: float = 10.0
     # Streams: bodies over max_inline_bytes travel as chunks of this size, at
     # most stream_window unacknowledged; a side silent for stream_idle_timeout
     # seconds aborts the stream.
