@@ -17,10 +17,13 @@ from typing import Any
 from backend_workers.storage.base import ObjectRead, Storage, StorageUnavailable
 from s3compat.errors import S3Error
 from sangraha.contract import (
+    AbortMultipartUpload,
     AnyReply,
     Call,
+    CompleteMultipartUpload,
     CopyObject,
     CreateBucket,
+    CreateMultipartUpload,
     DeleteBucket,
     DeleteObject,
     DeleteObjects,
@@ -32,12 +35,16 @@ from sangraha.contract import (
     HeadBucket,
     HeadObject,
     ListBuckets,
+    ListMultipartUploads,
     ListObjects,
+    ListParts,
     ObjectWritten,
     Ping,
     PutObject,
     PutObjectTagging,
     Request,
+    UploadPart,
+    UploadPartCopy,
 )
 from sangraha.transport.base import IncomingBody, InlineBody, Outgoing
 
@@ -98,6 +105,12 @@ class Operations:
             GetObjectTagging: s.get_object_tagging,
             PutObjectTagging: s.put_object_tagging,
             DeleteObjectTagging: s.delete_object_tagging,
+            CreateMultipartUpload: s.create_multipart_upload,
+            UploadPartCopy: s.upload_part_copy,
+            CompleteMultipartUpload: s.complete_multipart_upload,
+            AbortMultipartUpload: s.abort_multipart_upload,
+            ListParts: s.list_parts,
+            ListMultipartUploads: s.list_multipart_uploads,
         }
 
     async def __call__(self, call: Call, incoming: IncomingBody) -> _Outcome:
@@ -123,6 +136,8 @@ class Operations:
         try:
             if isinstance(request, PutObject):
                 return await self._put(request, incoming), b""
+            if isinstance(request, UploadPart):
+                return await self._upload_part(request, incoming), b""
             if isinstance(request, GetObject):
                 return await self._get(request)
             if isinstance(request, Ping):
@@ -181,6 +196,18 @@ class Operations:
                 f"received {len(payload)} bytes of the {request.size} announced",
             )
         return await self._storage.put_object(request, aiter(incoming))
+
+    async def _upload_part(self, request: UploadPart, incoming: IncomingBody) -> AnyReply:
+        """A part's body arrives exactly as a PutObject body does."""
+        if request.streamed:
+            return await self._storage.upload_part(request, _verified(incoming, request.size))
+        payload = incoming.inline if incoming.inline is not None else memoryview(b"")
+        if len(payload) != request.size:
+            raise S3Error(
+                "IncompleteBody",
+                f"received {len(payload)} bytes of the {request.size} announced",
+            )
+        return await self._storage.upload_part(request, aiter(incoming))
 
     async def _get(self, request: GetObject) -> _Outcome:
         opened = await self._storage.get_object(request)

@@ -11,16 +11,18 @@ import secrets
 import time
 from datetime import UTC, datetime
 
+from gateway import access
+from gateway.budget import ByteBudget
 from gateway.caller import Caller
 from gateway.credentials import Credentials
 from gateway.http import ClientGone, Receive, Request, Response, Scope, Send, send_response
 from gateway.s3ops import OPERATIONS, Context
-from s3compat import routing, sigv4
+from s3compat import routing, sigv2, sigv4
 from s3compat.errors import S3Error, render_error_xml
 from sangraha.contract import AnyReply, AnyRequest
 from sangraha.logs import request_context
 from sangraha.settings import Settings
-from sangraha.transport.base import Transport
+from sangraha.transport.base import Outgoing, Transport, UploadBody
 
 __all__ = ["S3App", "new_request_id"]
 
@@ -37,6 +39,7 @@ class S3App:
     def __init__(self, settings: Settings, transport: Transport, credentials: Credentials) -> None:
         self._settings = settings
         self._caller = Caller(settings, transport)
+        self._budget = ByteBudget(settings.max_buffered_bytes, settings.body_budget_wait)
         self._credentials = credentials
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -54,15 +57,29 @@ class S3App:
                 scope, receive, request_id, self._settings.max_header_bytes
             )
             resource = request.path
-            auth = sigv4.authenticate(
-                request.method,
-                request.raw_path,
-                request.raw_query,
-                request.header_list,
-                lookup_secret=self._credentials.secret_for,
-                region=self._settings.region,
-                now=datetime.now(UTC),
-            )
+            if sigv2.is_presigned(request.raw_query, request.header_list):
+                # boto3's and aws CLI v1's default presigned URLs (us-east-1).
+                auth = sigv2.authenticate_presigned(
+                    request.method,
+                    request.raw_path,
+                    request.raw_query,
+                    request.header_list,
+                    lookup_secret=self._credentials.secret_for,
+                    region=self._settings.region,
+                    now=datetime.now(UTC),
+                    host=request.headers.get("host"),
+                    domain=self._settings.domain or None,
+                )
+            else:
+                auth = sigv4.authenticate(
+                    request.method,
+                    request.raw_path,
+                    request.raw_query,
+                    request.header_list,
+                    lookup_secret=self._credentials.secret_for,
+                    region=self._settings.region,
+                    now=datetime.now(UTC),
+                )
             route = routing.resolve(
                 request.method,
                 request.path,
@@ -72,17 +89,28 @@ class S3App:
                 domain=self._settings.domain or None,
             )
             operation = route.operation
+            # Permissions: after authentication and routing, before any call.
+            decision = access.authorize(
+                self._credentials.grant_for(auth.access_key), route, request.headers
+            )
             handler = OPERATIONS.get(operation)
             if handler is None:
                 raise S3Error("NotImplemented", f"{operation} is not implemented by Sangraha.")
 
             async def send_call(
-                contract_request: AnyRequest, payload: bytes
-            ) -> tuple[AnyReply, bytes | memoryview]:
-                return await self._call(request_id, contract_request, payload)
+                contract_request: AnyRequest, payload: bytes, upload: UploadBody | None = None
+            ) -> tuple[AnyReply, Outgoing]:
+                decision.guard(contract_request)
+                reply, body = await self._call(request_id, contract_request, payload, upload)
+                return decision.filter_reply(reply), body
 
             ctx = Context(
-                request=request, route=route, auth=auth, settings=self._settings, send=send_call
+                request=request,
+                route=route,
+                auth=auth,
+                settings=self._settings,
+                send=send_call,
+                budget=self._budget,
             )
             response = await handler(ctx)
         except ClientGone:
@@ -95,10 +123,22 @@ class S3App:
             response = _error_response(
                 S3Error("InternalError"), request_id, resource, head=method == "HEAD"
             )
+        if response.status >= 400 and _expects_continue(scope):
+            # Refused before "100 Continue": the client will not send the body
+            # uvicorn still waits for, and would take the next request's bytes
+            # for it.  Close instead.  (Without Expect, the client sends the
+            # body anyway and uvicorn discards it: the connection stays usable.)
+            response.headers.append(("connection", "close"))
         response.headers.append(("x-amz-request-id", request_id))
         response.headers.append(("x-amz-id-2", request_id))
         response.headers.append(("server", "Sangraha"))
-        await send_response(send, response)
+        try:
+            await send_response(send, response)
+        except Exception as exc:
+            # Headers are out: the only honest signal left is to drop the
+            # connection, so the client never takes a short body as complete.
+            log.warning("response stream broke: %s", exc, extra={"op": operation, "status": 0})
+            raise
         log.info(
             "%s %s -> %d",
             method,
@@ -112,9 +152,16 @@ class S3App:
         )
 
     async def _call(
-        self, request_id: str, request: AnyRequest, payload: bytes
-    ) -> tuple[AnyReply, bytes | memoryview]:
-        return await self._caller.call(request_id, request, payload)
+        self, request_id: str, request: AnyRequest, payload: bytes, body: UploadBody | None
+    ) -> tuple[AnyReply, Outgoing]:
+        return await self._caller.call(request_id, request, payload, body)
+
+
+def _expects_continue(scope: Scope) -> bool:
+    return any(
+        name == b"expect" and b"100-continue" in value.lower()
+        for name, value in scope.get("headers", [])
+    )
 
 
 def _error_response(error: S3Error, request_id: str, resource: str, *, head: bool) -> Response:

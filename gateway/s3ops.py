@@ -12,10 +12,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
+import msgspec
+
+from gateway.budget import ByteBudget
 from gateway.http import Request, Response, read_body
-from gateway.intake import declared_size, read_verified_body
+from gateway.intake import StreamingIntake, declared_size, read_verified_body
 from s3compat import listing, names, xmlbodies
 from s3compat.checksums import header_name
+from s3compat.conditional import write_conditions
 from s3compat.errors import S3Error
 from s3compat.routing import S3Route
 from s3compat.sigv4 import AuthContext
@@ -40,10 +44,13 @@ from sangraha.contract import (
     Reply,
 )
 from sangraha.settings import Settings
+from sangraha.transport.base import ByteStream, Outgoing, UploadBody
 
 __all__ = ["OPERATIONS", "Context"]
 
 R = TypeVar("R", bound=Reply)
+
+MAX_SINGLE_PUT = 5 * 1024**3
 
 XML = ("content-type", "application/xml")
 _STORED_HEADERS = (
@@ -73,7 +80,8 @@ class Context:
     route: S3Route
     auth: AuthContext
     settings: Settings
-    send: Callable[[AnyRequest, bytes], Awaitable[tuple[AnyReply, bytes | memoryview]]]
+    send: Callable[[AnyRequest, bytes, UploadBody | None], Awaitable[tuple[AnyReply, Outgoing]]]
+    budget: ByteBudget
 
     @property
     def bucket(self) -> str:
@@ -88,12 +96,24 @@ class Context:
         return self.route.key
 
     async def call(
-        self, request: AnyRequest, expect: type[R], payload: bytes = b""
-    ) -> tuple[R, bytes | memoryview]:
-        reply, body = await self.send(request, payload)
+        self,
+        request: AnyRequest,
+        expect: type[R],
+        payload: bytes = b"",
+        upload: UploadBody | None = None,
+    ) -> tuple[R, Outgoing]:
+        reply, body = await self.send(request, payload, upload)
         if not isinstance(reply, expect):
+            if not isinstance(body, bytes | memoryview):
+                await _aclose(body)
             raise S3Error("InternalError", f"unexpected {type(reply).__name__} reply")
         return reply, body
+
+
+async def _aclose(stream: ByteStream) -> None:
+    aclose = getattr(stream, "aclose", None)
+    if aclose is not None:
+        await aclose()
 
 
 def _owner(ctx: Context) -> xmlbodies.Owner:
@@ -213,7 +233,16 @@ async def list_objects_v1(ctx: Context) -> Response:
 
 
 def _stored_headers(request: Request) -> dict[str, str]:
-    return {n: request.headers[n] for n in _STORED_HEADERS if n in request.headers}
+    stored = {n: request.headers[n] for n in _STORED_HEADERS if n in request.headers}
+    if "content-encoding" in stored:
+        # aws-chunked is the upload's framing, never the object's encoding (S3 drops it).
+        codings = [c.strip() for c in stored["content-encoding"].split(",")]
+        kept = ", ".join(c for c in codings if c and c.lower() != "aws-chunked")
+        if kept:
+            stored["content-encoding"] = kept
+        else:
+            del stored["content-encoding"]
+    return stored
 
 
 async def put_object(ctx: Context) -> Response:
@@ -221,28 +250,49 @@ async def put_object(ctx: Context) -> Response:
     names.validate_key(ctx.key)
     metadata = names.validate_metadata(ctx.request.headers)
     size = declared_size(ctx.request, ctx.auth)
-    if size > ctx.settings.max_inline_bytes:
+    if size > MAX_SINGLE_PUT:
         raise S3Error(
             "EntityTooLarge",
-            f"single PUTs are limited to {ctx.settings.max_inline_bytes} bytes on this "
-            "gateway; use a multipart upload",
-            extra={"ProposedSize": str(size), "MaxSizeAllowed": str(ctx.settings.max_inline_bytes)},
+            "a single PUT may be at most 5 GiB; use a multipart upload",
+            extra={"ProposedSize": str(size), "MaxSizeAllowed": str(MAX_SINGLE_PUT)},
         )
-    intake = await read_verified_body(
-        ctx.request, ctx.auth, size=size, idle_timeout=ctx.settings.request_timeout
-    )
     request = PutObject(
         bucket=ctx.bucket,
         key=ctx.key,
         size=size,
-        md5=intake.digests.md5_hex,
+        md5="",
         content_type=ctx.request.headers.get("content-type") or "binary/octet-stream",
         metadata=metadata,
         headers=_stored_headers(ctx.request),
+        tags=xmlbodies.parse_tagging_header(ctx.request.headers.get("x-amz-tagging", "")),
+        conditions=write_conditions(ctx.request.headers),
     )
-    reply, _ = await ctx.call(request, ObjectWritten, intake.body)
+    if size > ctx.settings.max_inline_bytes:
+        # Too large for one frame: streamed in verified chunks.
+        stream = StreamingIntake(
+            ctx.request,
+            ctx.auth,
+            size=size,
+            idle_timeout=ctx.settings.stream_idle_timeout,
+            chunk_bytes=ctx.settings.stream_chunk_bytes,
+        )
+        request = msgspec.structs.replace(request, streamed=True)
+        async with ctx.budget.hold(2 * ctx.settings.stream_chunk_bytes):
+            reply, _ = await ctx.call(request, ObjectWritten, upload=stream)
+        digests = stream.digests
+    else:
+        async with ctx.budget.hold(size):
+            intake = await read_verified_body(
+                ctx.request, ctx.auth, size=size, idle_timeout=ctx.settings.request_timeout
+            )
+            request = msgspec.structs.replace(
+                request, md5=intake.digests.md5_hex, checksums=intake.digests.checksums
+            )
+            reply, _ = await ctx.call(request, ObjectWritten, intake.body)
+        digests = intake.digests
     headers = [("etag", f'"{reply.etag}"')]
-    headers += [(header_name(a), v) for a, v in intake.digests.checksums.items()]
+    if digests is not None:
+        headers += [(header_name(a), v) for a, v in digests.checksums.items()]
     return Response(200, headers)
 
 
@@ -261,6 +311,14 @@ def _object_headers(ctx: Context, meta: ObjectMeta) -> list[tuple[str, str]]:
         headers.append(("content-length", str(last - first + 1)))
     else:
         headers.append(("content-length", str(meta.size)))
+    if meta.tag_count:
+        headers.append(("x-amz-tagging-count", str(meta.tag_count)))
+    if meta.range is None and meta.checksums and _checksum_mode(ctx):
+        # As S3: stored checksums on request, for whole-object answers only.
+        headers += [(header_name(a), v) for a, v in meta.checksums.items()]
+        # A multipart object's COMPOSITE checksum ends in "-N" (never base64).
+        composite = any("-" in v for v in meta.checksums.values())
+        headers.append(("x-amz-checksum-type", "COMPOSITE" if composite else "FULL_OBJECT"))
     overrides = {
         target: ctx.request.query[param]
         for param, target in _RESPONSE_OVERRIDES.items()
@@ -271,6 +329,10 @@ def _object_headers(ctx: Context, meta: ObjectMeta) -> list[tuple[str, str]]:
     return headers
 
 
+def _checksum_mode(ctx: Context) -> bool:
+    return ctx.request.headers.get("x-amz-checksum-mode", "").strip().upper() == "ENABLED"
+
+
 def _read_fields(ctx: Context) -> tuple[str | None, dict[str, str]]:
     conditions = {n: ctx.request.headers[n] for n in _CONDITION_HEADERS if n in ctx.request.headers}
     return ctx.request.headers.get("range"), conditions
@@ -279,16 +341,32 @@ def _read_fields(ctx: Context) -> tuple[str | None, dict[str, str]]:
 async def get_object(ctx: Context) -> Response:
     rng, conditions = _read_fields(ctx)
     meta, body = await ctx.call(
-        GetObject(bucket=ctx.bucket, key=ctx.key, range=rng, conditions=conditions), ObjectMeta
+        GetObject(
+            bucket=ctx.bucket,
+            key=ctx.key,
+            range=rng,
+            conditions=conditions,
+            checksum_mode=_checksum_mode(ctx),
+        ),
+        ObjectMeta,
     )
     status = 206 if meta.range is not None else 200
-    return Response(status, _object_headers(ctx, meta), body)
+    if isinstance(body, bytes | memoryview):
+        return Response(status, _object_headers(ctx, meta), body)
+    return Response(status, _object_headers(ctx, meta), stream=body)
 
 
 async def head_object(ctx: Context) -> Response:
     rng, conditions = _read_fields(ctx)
     meta, _ = await ctx.call(
-        HeadObject(bucket=ctx.bucket, key=ctx.key, range=rng, conditions=conditions), ObjectMeta
+        HeadObject(
+            bucket=ctx.bucket,
+            key=ctx.key,
+            range=rng,
+            conditions=conditions,
+            checksum_mode=_checksum_mode(ctx),
+        ),
+        ObjectMeta,
     )
     status = 206 if meta.range is not None else 200
     return Response(status, _object_headers(ctx, meta), head_only=True)
@@ -314,3 +392,13 @@ OPERATIONS: dict[str, Operation] = {
     "HeadObject": head_object,
     "DeleteObject": delete_object,
 }
+
+# CopyObject, DeleteObjects, tagging, ACLs, versioning status: gateway.s3ops_objects.
+from gateway.s3ops_objects import OPERATIONS as _OBJECT_OPERATIONS  # noqa: E402
+
+OPERATIONS.update(_OBJECT_OPERATIONS)
+
+# Multipart uploads: gateway.s3ops_multipart.
+from gateway.s3ops_multipart import OPERATIONS as _MULTIPART_OPERATIONS  # noqa: E402
+
+OPERATIONS.update(_MULTIPART_OPERATIONS)

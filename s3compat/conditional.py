@@ -20,7 +20,7 @@ from datetime import datetime
 from s3compat.errors import S3Error
 from s3compat.timefmt import http_date, parse_http_date, to_datetime
 
-__all__ = ["check_copy_source", "check_read", "check_write", "etag_matches"]
+__all__ = ["check_copy_source", "check_read", "check_write", "etag_matches", "write_conditions"]
 
 
 def _normalise(tag: str) -> str:
@@ -125,3 +125,17 @@ def check_copy_source(headers: Mapping[str, str], *, etag: str, last_modified: d
     """``x-amz-copy-source-if-*`` against the source object; any failure is 412."""
     if _evaluate(headers, "x-amz-copy-source-", etag, last_modified) is not None:
         raise S3Error("PreconditionFailed")
+
+
+def write_conditions(headers: Mapping[str, str]) -> dict[str, str]:
+    """The conditional-write headers of a PUT, copy or upload completion, to be
+    checked by storage atomically with the write (see :func:`check_write`).
+
+    Only ``if-match`` and ``if-none-match`` apply to writes; an
+    ``If-None-Match`` other than ``*`` is ``NotImplemented``, as on S3.
+    """
+    conditions = {n: headers[n] for n in ("if-match", "if-none-match") if _header(headers, n)}
+    if_none_match = conditions.get("if-none-match")
+    if if_none_match is not None and if_none_match.strip() != "*":
+        raise S3Error("NotImplemented", "If-None-Match on a write supports only the value *.")
+    return conditions

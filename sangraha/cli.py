@@ -137,9 +137,11 @@ async def _run_gateway(settings: Settings) -> None:
             "reply_queue": client.reply_queue_name,
         },
     )
+    prepare = asyncio.create_task(app.prepare())  # the native API's buckets
     try:
         await server.serve()
     finally:
+        prepare.cancel()
         await client.close()
 
 
@@ -251,10 +253,12 @@ async def _run_embedded(settings: Settings) -> None:
         print(_banner(settings), flush=True)
 
     announcer = asyncio.create_task(announce())
+    prepare = asyncio.create_task(app.prepare())  # the native API's buckets
     try:
         await server.serve()
     finally:
         announcer.cancel()
+        prepare.cancel()
         await transport.close()
         await storage.close()
 
@@ -304,6 +308,9 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="role to check (default: the role of this container's PID 1)",
     )
+    from sangraha.bench import add_arguments as bench_arguments
+
+    bench_arguments(sub.add_parser("bench", help="benchmark Sangraha against direct MinIO"))
     return parser
 
 
@@ -324,6 +331,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "healthcheck":
         return _healthcheck(settings, args.role or _container_role())
+    if args.command == "bench":
+        from sangraha.bench import run as run_bench
+
+        return run_bench(args, settings)
     setup_logging(args.command, settings.log_level)
     import uvloop
 

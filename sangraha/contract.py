@@ -44,6 +44,7 @@ __all__ = [
     "RESPONSE_QUEUE_PREFIX",
     "WRITE_QUEUE",
     "Abort",
+    "AbortMultipartUpload",
     "Answer",
     "AnyReply",
     "AnyRequest",
@@ -52,9 +53,12 @@ __all__ = [
     "BucketList",
     "Call",
     "Chunk",
+    "CompleteMultipartUpload",
+    "CompletedPart",
     "ContractError",
     "CopyObject",
     "CreateBucket",
+    "CreateMultipartUpload",
     "Credit",
     "DeleteBucket",
     "DeleteObject",
@@ -69,12 +73,17 @@ __all__ = [
     "KeyFailure",
     "ListBuckets",
     "ListEntry",
+    "ListMultipartUploads",
     "ListObjects",
+    "ListParts",
     "Listing",
     "ObjectCopied",
     "ObjectMeta",
     "ObjectWritten",
     "ObjectsDeleted",
+    "PartInfo",
+    "PartList",
+    "PartWritten",
     "Ping",
     "PingWriter",
     "PutObject",
@@ -85,6 +94,12 @@ __all__ = [
     "StreamFrame",
     "StreamOpen",
     "TagSet",
+    "UploadCompleted",
+    "UploadCreated",
+    "UploadInfo",
+    "UploadList",
+    "UploadPart",
+    "UploadPartCopy",
     "decode_answer",
     "decode_call",
     "decode_stream",
@@ -303,6 +318,129 @@ class DeleteObjectTagging(Request, frozen=True, kw_only=True, tag=True):
     key: str
 
 
+# Multipart uploads (see docs/multipart.md).  An upload is created, receives
+# numbered parts (uploaded, or copied from an existing object), and is
+# completed into one object whose ETag is the MD5 of the part MD5s with "-N",
+# or aborted.  What the object keeps (content type, metadata, headers, tags)
+# is given at creation, as in S3.
+
+
+class CreateMultipartUpload(Request, frozen=True, kw_only=True, tag=True):
+    """Start a multipart upload of ``bucket/key``; the reply is :class:`UploadCreated`.
+
+    ``checksum_algorithm`` (``CRC32``, ``CRC32C``, ``CRC64NVME``, ``SHA1``,
+    ``SHA256``; empty for none) is the checksum every part gets and the
+    object's checksum is built from; ``checksum_type`` says how:
+    ``COMPOSITE`` (the checksum of the part checksums, with ``-N``) or
+    ``FULL_OBJECT`` (the CRC of the whole object)."""
+
+    ROUTE = Route.WRITE
+    bucket: str
+    key: str
+    content_type: str = "binary/octet-stream"
+    metadata: dict[str, str] = {}
+    headers: dict[str, str] = {}
+    tags: dict[str, str] = {}
+    checksum_algorithm: str = ""
+    checksum_type: str = ""
+
+
+class UploadPart(Request, frozen=True, kw_only=True, tag=True):
+    """Store the frame's payload as part ``part_number`` (1..10000) of an upload,
+    replacing any earlier part of that number; the reply is :class:`PartWritten`.
+
+    The body travels exactly as a :class:`PutObject` body does: inline with
+    its verified ``md5``, or ``streamed`` with the MD5 on the last chunk.
+    ``checksums`` are the part's verified ``x-amz-checksum-*`` values."""
+
+    ROUTE = Route.WRITE
+    HAS_PAYLOAD = True
+    bucket: str
+    key: str
+    upload_id: str
+    part_number: int
+    size: int
+    md5: str
+    streamed: bool = False
+    checksums: dict[str, str] = {}
+
+
+class UploadPartCopy(Request, frozen=True, kw_only=True, tag=True):
+    """Make part ``part_number`` a copy of ``source_bucket/source_key`` (or of
+    ``source_range``, the raw ``x-amz-copy-source-range`` value, resolved by
+    the worker against the source's size) inside storage.
+    ``source_conditions`` are the ``x-amz-copy-source-if-*`` headers."""
+
+    ROUTE = Route.WRITE
+    bucket: str
+    key: str
+    upload_id: str
+    part_number: int
+    source_bucket: str
+    source_key: str
+    source_range: str | None = None
+    source_conditions: dict[str, str] = {}
+
+
+class CompletedPart(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+    """One part named in a CompleteMultipartUpload: its number, the ETag the
+    client was given (no quotes), and any checksums it lists for it."""
+
+    number: int
+    etag: str
+    checksums: dict[str, str] = {}
+
+
+class CompleteMultipartUpload(Request, frozen=True, kw_only=True, tag=True):
+    """Assemble the listed parts (ascending numbers) into the object and end the
+    upload; the reply is :class:`UploadCompleted`.  Every part but the last
+    must be at least 5 MiB.  ``checksums`` are whole-object checksums the
+    client sent to be checked; ``conditions`` the ``if-match`` /
+    ``if-none-match`` headers, checked atomically with the write."""
+
+    ROUTE = Route.WRITE
+    bucket: str
+    key: str
+    upload_id: str
+    parts: list[CompletedPart]
+    checksums: dict[str, str] = {}
+    conditions: dict[str, str] = {}
+
+
+class AbortMultipartUpload(Request, frozen=True, kw_only=True, tag=True):
+    """End an upload and remove its parts; ``NoSuchUpload`` if there is none."""
+
+    ROUTE = Route.WRITE
+    bucket: str
+    key: str
+    upload_id: str
+
+
+class ListParts(Request, frozen=True, kw_only=True, tag=True):
+    """One page of an upload's parts, ascending, after ``part_number_marker``."""
+
+    ROUTE = Route.READ
+    bucket: str
+    key: str
+    upload_id: str
+    max_parts: int = 1000
+    part_number_marker: int = 0
+
+
+class ListMultipartUploads(Request, frozen=True, kw_only=True, tag=True):
+    """One page of a bucket's uploads in progress, ordered by key, then upload
+    ID.  With ``key_marker`` the page starts after that key or, with
+    ``upload_id_marker`` too, after that upload of that key."""
+
+    ROUTE = Route.READ
+    bucket: str
+    prefix: str = ""
+    delimiter: str = ""
+    max_uploads: int = 1000
+    key_marker: str = ""
+    upload_id_marker: str = ""
+
+
 # --------------------------------------------------------------------------- replies
 
 
@@ -414,6 +552,68 @@ class TagSet(Reply, frozen=True, kw_only=True, tag=True):
     tags: dict[str, str]
 
 
+class UploadCreated(Reply, frozen=True, kw_only=True, tag=True):
+    upload_id: str
+    checksum_algorithm: str = ""
+    checksum_type: str = ""
+
+
+class PartWritten(Reply, frozen=True, kw_only=True, tag=True):
+    """A part is durable: its ETag (the MD5 of its bytes), when it was written,
+    and its checksums (algorithm -> base64)."""
+
+    etag: str
+    last_modified: float = 0.0
+    checksums: dict[str, str] = {}
+
+
+class UploadCompleted(Reply, frozen=True, kw_only=True, tag=True):
+    """The object is durable and the upload is gone.  ``checksums`` are the
+    object's checksums, of ``checksum_type`` (``COMPOSITE`` values end in
+    ``-N``)."""
+
+    etag: str
+    checksums: dict[str, str] = {}
+    checksum_type: str = ""
+
+
+class PartInfo(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+    number: int
+    etag: str
+    size: int
+    last_modified: float
+    checksums: dict[str, str] = {}
+
+
+class PartList(Reply, frozen=True, kw_only=True, tag=True):
+    """One ListParts page; ``next_marker`` is the last part number listed when
+    the page is truncated."""
+
+    parts: list[PartInfo]
+    is_truncated: bool
+    next_marker: int | None = None
+    checksum_algorithm: str = ""
+    checksum_type: str = ""
+
+
+class UploadInfo(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+    key: str
+    upload_id: str
+    initiated: float
+
+
+class UploadList(Reply, frozen=True, kw_only=True, tag=True):
+    """One ListMultipartUploads page.  When truncated, ``next_key_marker`` is the
+    last key (or common prefix) listed and ``next_upload_id_marker`` the last
+    upload ID (None after a common prefix)."""
+
+    uploads: list[UploadInfo]
+    common_prefixes: list[str]
+    is_truncated: bool
+    next_key_marker: str | None = None
+    next_upload_id_marker: str | None = None
+
+
 AnyRequest = (
     Ping
     | PingWriter
@@ -431,6 +631,13 @@ AnyRequest = (
     | GetObjectTagging
     | PutObjectTagging
     | DeleteObjectTagging
+    | CreateMultipartUpload
+    | UploadPart
+    | UploadPartCopy
+    | CompleteMultipartUpload
+    | AbortMultipartUpload
+    | ListParts
+    | ListMultipartUploads
 )
 AnyReply = (
     Done
@@ -443,6 +650,11 @@ AnyReply = (
     | ObjectCopied
     | ObjectsDeleted
     | TagSet
+    | UploadCreated
+    | PartWritten
+    | UploadCompleted
+    | PartList
+    | UploadList
 )
 
 

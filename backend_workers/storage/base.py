@@ -14,20 +14,40 @@ from typing import Protocol
 
 from s3compat.errors import S3Error
 from sangraha.contract import (
+    AbortMultipartUpload,
     BucketList,
+    CompleteMultipartUpload,
+    CopyObject,
     CreateBucket,
+    CreateMultipartUpload,
     DeleteBucket,
     DeleteObject,
+    DeleteObjects,
+    DeleteObjectTagging,
     Done,
     GetObject,
+    GetObjectTagging,
     HeadBucket,
     HeadObject,
     ListBuckets,
     Listing,
+    ListMultipartUploads,
     ListObjects,
+    ListParts,
+    ObjectCopied,
     ObjectMeta,
+    ObjectsDeleted,
     ObjectWritten,
+    PartList,
+    PartWritten,
     PutObject,
+    PutObjectTagging,
+    TagSet,
+    UploadCompleted,
+    UploadCreated,
+    UploadList,
+    UploadPart,
+    UploadPartCopy,
 )
 
 __all__ = ["ObjectRead", "Storage", "StorageUnavailable", "UnsupportedStorage"]
@@ -62,6 +82,18 @@ class Storage(Protocol):
     async def head_object(self, req: HeadObject) -> ObjectMeta: ...
     async def delete_object(self, req: DeleteObject) -> Done: ...
     async def list_objects(self, req: ListObjects) -> Listing: ...
+    async def copy_object(self, req: CopyObject) -> ObjectCopied: ...
+    async def delete_objects(self, req: DeleteObjects) -> ObjectsDeleted: ...
+    async def get_object_tagging(self, req: GetObjectTagging) -> TagSet: ...
+    async def put_object_tagging(self, req: PutObjectTagging) -> Done: ...
+    async def delete_object_tagging(self, req: DeleteObjectTagging) -> Done: ...
+    async def create_multipart_upload(self, req: CreateMultipartUpload) -> UploadCreated: ...
+    async def upload_part(self, req: UploadPart, body: AsyncIterator[bytes]) -> PartWritten: ...
+    async def upload_part_copy(self, req: UploadPartCopy) -> PartWritten: ...
+    async def complete_multipart_upload(self, req: CompleteMultipartUpload) -> UploadCompleted: ...
+    async def abort_multipart_upload(self, req: AbortMultipartUpload) -> Done: ...
+    async def list_parts(self, req: ListParts) -> PartList: ...
+    async def list_multipart_uploads(self, req: ListMultipartUploads) -> UploadList: ...
     async def ready(self) -> bool: ...
     async def close(self) -> None: ...
 
@@ -100,6 +132,42 @@ class UnsupportedStorage:
 
     async def list_objects(self, req: ListObjects) -> Listing:
         raise _unsupported("ListObjects")
+
+    async def copy_object(self, req: CopyObject) -> ObjectCopied:
+        raise _unsupported("CopyObject")
+
+    async def delete_objects(self, req: DeleteObjects) -> ObjectsDeleted:
+        raise _unsupported("DeleteObjects")
+
+    async def get_object_tagging(self, req: GetObjectTagging) -> TagSet:
+        raise _unsupported("GetObjectTagging")
+
+    async def put_object_tagging(self, req: PutObjectTagging) -> Done:
+        raise _unsupported("PutObjectTagging")
+
+    async def delete_object_tagging(self, req: DeleteObjectTagging) -> Done:
+        raise _unsupported("DeleteObjectTagging")
+
+    async def create_multipart_upload(self, req: CreateMultipartUpload) -> UploadCreated:
+        raise _unsupported("CreateMultipartUpload")
+
+    async def upload_part(self, req: UploadPart, body: AsyncIterator[bytes]) -> PartWritten:
+        raise _unsupported("UploadPart")
+
+    async def upload_part_copy(self, req: UploadPartCopy) -> PartWritten:
+        raise _unsupported("UploadPartCopy")
+
+    async def complete_multipart_upload(self, req: CompleteMultipartUpload) -> UploadCompleted:
+        raise _unsupported("CompleteMultipartUpload")
+
+    async def abort_multipart_upload(self, req: AbortMultipartUpload) -> Done:
+        raise _unsupported("AbortMultipartUpload")
+
+    async def list_parts(self, req: ListParts) -> PartList:
+        raise _unsupported("ListParts")
+
+    async def list_multipart_uploads(self, req: ListMultipartUploads) -> UploadList:
+        raise _unsupported("ListMultipartUploads")
 
     async def ready(self) -> bool:
         return True

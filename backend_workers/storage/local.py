@@ -32,7 +32,8 @@ import io
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -42,7 +43,8 @@ from typing import Final, TypeVar
 from backend_workers.storage.base import ObjectRead, StorageUnavailable, UnsupportedStorage
 from backend_workers.storage.local_blobs import BlobChunks, BlobStore, BlobWriter
 from backend_workers.storage.local_index import Index, IndexUnusable, ObjectRow
-from s3compat.conditional import check_read
+from backend_workers.storage.local_multipart import LocalMultipart
+from s3compat.conditional import check_copy_source, check_read
 from s3compat.errors import S3Error
 from s3compat.names import validate_key
 from s3compat.ranges import parse_range
@@ -50,20 +52,29 @@ from s3compat.timefmt import to_datetime
 from sangraha.contract import (
     BucketInfo,
     BucketList,
+    CopyObject,
     CreateBucket,
     DeleteBucket,
     DeleteObject,
+    DeleteObjects,
+    DeleteObjectTagging,
     Done,
     GetObject,
+    GetObjectTagging,
     HeadBucket,
     HeadObject,
+    KeyFailure,
     ListBuckets,
     ListEntry,
     Listing,
     ListObjects,
+    ObjectCopied,
     ObjectMeta,
+    ObjectsDeleted,
     ObjectWritten,
     PutObject,
+    PutObjectTagging,
+    TagSet,
 )
 
 __all__ = ["LocalStorage"]
@@ -79,6 +90,8 @@ _FLUSH_BYTES: Final = 1024 * 1024
 _MAX_KEYS: Final = 1000
 # At most this many PUTs share one index transaction.
 _MAX_BATCH: Final = 256
+# The largest object CopyObject copies (AWS's limit; larger ones need UploadPartCopy).
+_MAX_COPY_BYTES: Final = 5 * 1024**3
 
 
 @dataclass(slots=True)
@@ -86,7 +99,8 @@ class _PendingCommit:
     bucket: str
     key: bytes
     row: ObjectRow
-    done: asyncio.Future[None]
+    done: asyncio.Future[float]  # resolves to the commit time
+    conditions: Mapping[str, str] | None = None
 
 
 def _consume(fut: asyncio.Future[T]) -> None:
@@ -106,6 +120,17 @@ def _text_bytes(value: str, name: str) -> bytes:
         raise S3Error("InvalidArgument", f"The {name} is not valid UTF-8.") from None
 
 
+def _materialize(writer: BlobWriter, file: io.FileIO | None, size: int) -> None:
+    """Worker thread: copy the bytes of ``file`` if the blob could not be
+    linked, then publish the writer's file as a blob."""
+    if file is not None:
+        try:
+            writer.copy_from(file, size)
+        finally:
+            file.close()
+    writer.publish()
+
+
 def _meta(row: ObjectRow, conditions: dict[str, str], range_header: str | None) -> ObjectMeta:
     """What GET and HEAD report; raises NotModified, PreconditionFailed, InvalidRange."""
     check_read(conditions, etag=row.etag, last_modified=to_datetime(row.last_modified))
@@ -117,10 +142,12 @@ def _meta(row: ObjectRow, conditions: dict[str, str], range_header: str | None) 
         metadata=row.metadata,
         headers=row.headers,
         range=parse_range(range_header, row.size),
+        checksums=row.checksums,
+        tag_count=len(row.tags),
     )
 
 
-class LocalStorage(UnsupportedStorage):
+class LocalStorage(LocalMultipart, UnsupportedStorage):
     """Storage in a local data directory.  ``await start()`` before use."""
 
     def __init__(self, data_dir: str | Path) -> None:
@@ -305,7 +332,8 @@ class LocalStorage(UnsupportedStorage):
         return Done()
 
     async def delete_bucket(self, req: DeleteBucket) -> Done:
-        await self._db(partial(self._require_index().delete_bucket, req.bucket))
+        # With it go its uploads in progress and their part blobs.
+        await self._db(partial(self._mpu_drop_bucket, self._require_index(), req.bucket))
         return Done()
 
     # ---------------------------------------------------------------- objects
@@ -313,7 +341,10 @@ class LocalStorage(UnsupportedStorage):
     async def put_object(self, req: PutObject, body: AsyncIterator[bytes]) -> ObjectWritten:
         index = self._require_index()
         key = _key_bytes(req.key)
-        if not await self._db(partial(index.bucket_exists, req.bucket)):
+        if req.conditions:
+            # Fail before the body is stored; the commit checks again, atomically.
+            await self._db(partial(index.check_write, req.bucket, key, req.conditions))
+        elif not await self._db(partial(index.bucket_exists, req.bucket)):
             raise S3Error("NoSuchBucket", resource=req.bucket)
         writer = self._blobs.writer()
         handed_over = False
@@ -344,8 +375,10 @@ class LocalStorage(UnsupportedStorage):
                 content_type=req.content_type,
                 metadata=dict(req.metadata),
                 headers=dict(req.headers),
+                tags=dict(req.tags),
+                checksums=dict(req.checksums),
             )
-            committed = self._queue_commit(req.bucket, key, row)
+            committed = self._queue_commit(req.bucket, key, row, req.conditions)
             handed_over = True  # from here the committer owns the blob
             await committed
         finally:
@@ -355,8 +388,16 @@ class LocalStorage(UnsupportedStorage):
 
     # ---------------------------------------------------------------- group commit
 
-    def _queue_commit(self, bucket: str, key: bytes, row: ObjectRow) -> asyncio.Future[None]:
-        """Queue a finished blob for the index; the future resolves once it is committed.
+    def _queue_commit(
+        self,
+        bucket: str,
+        key: bytes,
+        row: ObjectRow,
+        conditions: Mapping[str, str] | None = None,
+    ) -> asyncio.Future[float]:
+        """Queue a finished blob for the index; the future resolves to the commit
+        time once it is committed.  ``conditions`` are conditional-write headers,
+        evaluated inside the commit's transaction.
 
         Commits that queue while the index thread is busy share the next
         transaction, so concurrent PUTs share one WAL fsync.  A queued commit
@@ -365,8 +406,8 @@ class LocalStorage(UnsupportedStorage):
         if self._closing or self._pool is None:
             raise StorageUnavailable("the local storage was closed during the upload")
         loop = asyncio.get_running_loop()
-        done: asyncio.Future[None] = loop.create_future()
-        self._commits.append(_PendingCommit(bucket, key, row, done))
+        done: asyncio.Future[float] = loop.create_future()
+        self._commits.append(_PendingCommit(bucket, key, row, done, conditions))
         if self._committer is None or self._committer.done():
             self._committer = loop.create_task(self._run_commits())
         return done
@@ -384,8 +425,12 @@ class LocalStorage(UnsupportedStorage):
             batch = self._commits[:_MAX_BATCH]
             del self._commits[:_MAX_BATCH]
             items = [(c.bucket, c.key, c.row) for c in batch]
+            conditions = [c.conditions for c in batch]
+            now = time.time()
             try:
-                outcomes = await loop.run_in_executor(pool, self._commit_batch, index, items)
+                outcomes = await loop.run_in_executor(
+                    pool, self._commit_batch, index, items, conditions, now
+                )
             except (sqlite3.Error, OSError) as exc:
                 log.error("local storage commit failed: %s: %s", type(exc).__name__, exc)
                 for c in batch:
@@ -396,12 +441,16 @@ class LocalStorage(UnsupportedStorage):
                 if c.done.done():  # the caller was cancelled; the commit happened anyway
                     continue
                 if outcome is None:
-                    c.done.set_result(None)
+                    c.done.set_result(now)
                 else:
                     c.done.set_exception(outcome)
 
     def _commit_batch(
-        self, index: Index, items: list[tuple[str, bytes, ObjectRow]]
+        self,
+        index: Index,
+        items: list[tuple[str, bytes, ObjectRow]],
+        conditions: list[Mapping[str, str] | None],
+        now: float,
     ) -> list[S3Error | None]:
         """Index thread: point the keys at their new blobs, then unlink replaced blobs.
 
@@ -409,9 +458,11 @@ class LocalStorage(UnsupportedStorage):
         recovery: whether the commit reached the disk is then unknown.
         """
         results: list[S3Error | None] = []
-        for (_, _, row), outcome in zip(items, index.put_objects(items), strict=True):
+        outcomes = index.put_objects(items, conditions, now=now)
+        for (_, _, row), outcome in zip(items, outcomes, strict=True):
             if isinstance(outcome, S3Error):
-                # Skipped (the bucket is gone): nothing references the new blob.
+                # Skipped (the bucket is gone, a condition failed): nothing
+                # references the new blob.
                 self._blobs.unlink(row.blob)
                 results.append(outcome)
                 continue
@@ -477,6 +528,136 @@ class LocalStorage(UnsupportedStorage):
         old = index.delete_object(bucket, key)
         if old is not None:
             self._blobs.unlink(old)
+
+    async def delete_objects(self, req: DeleteObjects) -> ObjectsDeleted:
+        """One index transaction for every valid key; invalid keys fail alone."""
+        index = self._require_index()
+        names: list[str] = []
+        keys: list[bytes] = []
+        errors: list[KeyFailure] = []
+        for name in req.keys:
+            try:
+                keys.append(_key_bytes(name))
+            except S3Error as exc:
+                errors.append(KeyFailure(key=name, code=exc.code, message=exc.message))
+                continue
+            names.append(name)
+        await self._db(partial(self._delete_many, index, req.bucket, keys))
+        return ObjectsDeleted(deleted=names, errors=errors)
+
+    def _delete_many(self, index: Index, bucket: str, keys: list[bytes]) -> None:
+        """Index thread: remove the rows in one transaction, then their blobs."""
+        for blob in index.delete_objects(bucket, keys):
+            self._blobs.unlink(blob)
+
+    # ---------------------------------------------------------------- copy
+
+    async def copy_object(self, req: CopyObject) -> ObjectCopied:
+        """Copy by hard-linking the source blob (blobs are immutable), or by
+        copying its bytes where the file system has no hard links; then commit
+        the new row like a PUT.  A crash in between leaves a temporary file or
+        an unreferenced blob, which start-up removes."""
+        index = self._require_index()
+        source_key = _key_bytes(req.source_key)
+        key = _key_bytes(req.key)
+        writer = self._blobs.writer()
+        handed_over = False
+        try:
+            source, file = await self._prepare_copy(index, req, source_key, key, writer)
+            await self._write(writer, partial(_materialize, writer, file, source.size))
+            row = ObjectRow(
+                blob=writer.name,
+                size=source.size,
+                etag=source.etag,
+                last_modified=0.0,  # the index records its commit time
+                content_type=req.content_type if req.replace_metadata else source.content_type,
+                metadata=dict(req.metadata) if req.replace_metadata else source.metadata,
+                headers=dict(req.headers) if req.replace_metadata else source.headers,
+                tags=dict(req.tags) if req.replace_tags else source.tags,
+                checksums=source.checksums,
+            )
+            committed = self._queue_commit(req.bucket, key, row, req.conditions)
+            handed_over = True  # from here the committer owns the blob
+            when = await committed
+        finally:
+            if not handed_over and not writer.abandoned:
+                writer.discard()
+        return ObjectCopied(etag=source.etag, last_modified=when)
+
+    async def _prepare_copy(
+        self, index: Index, req: CopyObject, source_key: bytes, key: bytes, writer: BlobWriter
+    ) -> tuple[ObjectRow, io.FileIO | None]:
+        pool = self._pool
+        if pool is None:
+            raise StorageUnavailable("the local storage is not started or is closed")
+        fut = asyncio.get_running_loop().run_in_executor(
+            pool, self._copy_source, index, req, source_key, key, writer
+        )
+        try:
+            return await asyncio.shield(fut)
+        except asyncio.CancelledError:
+            writer.abandoned = True
+
+            def _drop(done: asyncio.Future[tuple[ObjectRow, io.FileIO | None]]) -> None:
+                if not done.cancelled() and done.exception() is None:
+                    file = done.result()[1]
+                    if file is not None:
+                        file.close()
+                writer.discard()
+
+            fut.add_done_callback(_drop)
+            raise
+        except (sqlite3.Error, OSError) as exc:
+            log.error("local storage failed: %s: %s", type(exc).__name__, exc)
+            raise StorageUnavailable(f"local storage failed: {exc}") from exc
+
+    def _copy_source(
+        self, index: Index, req: CopyObject, source_key: bytes, key: bytes, writer: BlobWriter
+    ) -> tuple[ObjectRow, io.FileIO | None]:
+        """Index thread: check the source, its conditions and the destination,
+        then link the source blob into the writer (or open it to be copied).
+
+        Linking or opening here orders it before any later commit's unlink."""
+        source = index.get_object(req.source_bucket, source_key)
+        check_copy_source(
+            req.source_conditions,
+            etag=source.etag,
+            last_modified=to_datetime(source.last_modified),
+        )
+        if source.size > _MAX_COPY_BYTES:
+            raise S3Error(
+                "InvalidRequest",
+                "The specified copy source is larger than the maximum allowable size for a "
+                f"copy source: {_MAX_COPY_BYTES}",
+            )
+        if req.conditions:
+            index.check_write(req.bucket, key, req.conditions)
+        elif not index.bucket_exists(req.bucket):
+            raise S3Error("NoSuchBucket", resource=req.bucket)
+        try:
+            writer.link_from(source.blob)
+        except OSError:
+            return source, self._blobs.open(source.blob)  # no hard links here: copy bytes
+        return source, None
+
+    # ---------------------------------------------------------------- tagging
+
+    async def get_object_tagging(self, req: GetObjectTagging) -> TagSet:
+        index = self._require_index()
+        key = _key_bytes(req.key)
+        return TagSet(tags=await self._db(partial(index.get_tags, req.bucket, key)))
+
+    async def put_object_tagging(self, req: PutObjectTagging) -> Done:
+        index = self._require_index()
+        key = _key_bytes(req.key)
+        await self._db(partial(index.set_tags, req.bucket, key, req.tags))
+        return Done()
+
+    async def delete_object_tagging(self, req: DeleteObjectTagging) -> Done:
+        index = self._require_index()
+        key = _key_bytes(req.key)
+        await self._db(partial(index.set_tags, req.bucket, key, {}))
+        return Done()
 
     # ---------------------------------------------------------------- listing
 

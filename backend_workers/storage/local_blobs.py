@@ -23,6 +23,7 @@ import hashlib
 import io
 import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
@@ -192,6 +193,39 @@ class BlobWriter:
             self._md5.update(data)
             _write_all(fd, data)
             offset += len(data)
+
+    def append_from(
+        self,
+        file: io.FileIO,
+        offset: int,
+        length: int,
+        observe: Callable[[bytes], None] | None = None,
+    ) -> None:
+        """Append bytes ``[offset, offset + length)`` of ``file`` (an open blob)
+        without adding them to this writer's MD5: for assembling parts whose
+        digests are known.  The kernel copies them (``copy_file_range``) unless
+        ``observe`` must see them, or the file system cannot."""
+        fd = self._open()
+        done = 0
+        if observe is None:
+            try:
+                while done < length:
+                    copied = os.copy_file_range(file.fileno(), fd, length - done, offset + done)
+                    if copied == 0:
+                        break
+                    done += copied
+            except OSError:
+                os.lseek(fd, 0, os.SEEK_END)  # no kernel copy here: copy through memory
+        while done < length:
+            data = os.pread(file.fileno(), min(READ_CHUNK, length - done), offset + done)
+            if not data:
+                break
+            if observe is not None:
+                observe(data)
+            _write_all(fd, data)
+            done += len(data)
+        if done != length:
+            raise StorageUnavailable("a stored part is shorter than its index entry")
 
     def publish(self) -> None:
         """Make the temporary file durable and move it into ``blobs/`` as is,

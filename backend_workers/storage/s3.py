@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -24,15 +26,19 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from backend_workers.storage.base import ObjectRead, StorageUnavailable, UnsupportedStorage
 from s3compat.checksums import ALGORITHMS
-from s3compat.conditional import check_read
+from s3compat.conditional import check_read, check_write
 from s3compat.errors import CATALOGUE, S3Error
-from s3compat.ranges import parse_range
+from s3compat.multipart import page_uploads
+from s3compat.ranges import parse_copy_source_range, parse_range
 from s3compat.timefmt import parse_http_date, to_datetime
 from sangraha.contract import (
+    AbortMultipartUpload,
     BucketInfo,
     BucketList,
+    CompleteMultipartUpload,
     CopyObject,
     CreateBucket,
+    CreateMultipartUpload,
     DeleteBucket,
     DeleteObject,
     DeleteObjects,
@@ -46,14 +52,25 @@ from sangraha.contract import (
     ListBuckets,
     ListEntry,
     Listing,
+    ListMultipartUploads,
     ListObjects,
+    ListParts,
     ObjectCopied,
     ObjectMeta,
     ObjectsDeleted,
     ObjectWritten,
+    PartInfo,
+    PartList,
+    PartWritten,
     PutObject,
     PutObjectTagging,
     TagSet,
+    UploadCompleted,
+    UploadCreated,
+    UploadInfo,
+    UploadList,
+    UploadPart,
+    UploadPartCopy,
 )
 from sangraha.settings import Settings
 
@@ -75,6 +92,13 @@ _STATUS_CODES = {304: "NotModified", 412: "PreconditionFailed", 416: "InvalidRan
 _READ_CHUNK = 1024 * 1024
 # A size no object reaches: checks a Range header's syntax without the object.
 _ANY_SIZE = 2**62
+_NEVER_SATISFIABLE = "bytes=-0"
+# ListMultipartUploads reads at most this many pages of the store's listing.
+_MAX_UPLOAD_PAGES = 100
+# Requests naming an existing upload.
+_UploadRequest = (
+    UploadPart | UploadPartCopy | CompleteMultipartUpload | AbortMultipartUpload | ListParts
+)
 
 
 def _translate(exc: Exception, *, missing: str = "NoSuchKey") -> Exception:
@@ -159,14 +183,15 @@ def _tagging(tags: Mapping[str, str]) -> str:
 
 
 def _range_param(header: str | None) -> str | None:
-    """The Range header to forward, or None where S3 serves the whole object
-    (no header, a malformed one, several ranges)."""
+    """The Range header to forward; None where S3 serves the whole object (no
+    header, a malformed one, several ranges); :data:`_NEVER_SATISFIABLE` for a
+    range no object satisfies."""
     if header is None:
         return None
     try:
         return header if parse_range(header, _ANY_SIZE) is not None else None
     except S3Error:
-        return header  # unsatisfiable at any size: the store answers 416
+        return _NEVER_SATISFIABLE
 
 
 def _checksum_params(checksums: Mapping[str, str]) -> dict[str, str]:
@@ -185,6 +210,28 @@ def _unstorable() -> S3Error:
         "InvalidArgument",
         "Object keys that start with '/' are not supported by this storage backend.",
     )
+
+
+def _checksums_of(out: Mapping[str, Any]) -> dict[str, str]:
+    """The ``Checksum*`` members of a botocore response, by algorithm."""
+    return {a: str(out["Checksum" + a]) for a in ALGORITHMS if out.get("Checksum" + a)}
+
+
+async def _body_params(size: int, md5: str, body: AsyncIterator[bytes]) -> dict[str, Any]:
+    """``Body`` (and ``ContentMD5``) for a PUT of ``size`` bytes from ``body``:
+    one piece goes with Content-MD5, so the store re-checks the bytes it
+    keeps; more pieces stream, and the caller's iterator verifies size and
+    MD5 before it yields the last bytes, so a bad stream never completes."""
+    first = await anext(body, b"")
+    second = await anext(body, None) if len(first) < size else None
+    if second is not None:
+        return {"Body": _BodyReader(first, second, body)}
+    if len(first) != size:
+        raise S3Error("IncompleteBody")
+    params: dict[str, Any] = {"Body": first}
+    if md5:
+        params["ContentMD5"] = base64.b64encode(bytes.fromhex(md5)).decode()
+    return params
 
 
 class _BodyReader:
@@ -281,6 +328,7 @@ class S3Storage(UnsupportedStorage):
         return Done()
 
     async def delete_bucket(self, req: DeleteBucket) -> Done:
+        await self._abort_uploads_of_empty_bucket(req.bucket)
         await self._do(
             lambda: self._client.delete_bucket(Bucket=req.bucket), missing="NoSuchBucket"
         )
@@ -378,6 +426,12 @@ class S3Storage(UnsupportedStorage):
         params = self._read_params(req)
         params.update(_conditions(req.conditions))
         forwarded = _range_param(req.range)
+        if forwarded is _NEVER_SATISFIABLE:
+            # ("bytes=-0") The store's 416 would not name the size; S3's does.
+            head = await self.head_object(
+                HeadObject(bucket=req.bucket, key=req.key, conditions=req.conditions)
+            )
+            parse_range(req.range, head.size)
         if forwarded is not None:
             params["Range"] = forwarded
         out = await self._do(lambda: self._client.get_object(**params))
@@ -389,6 +443,10 @@ class S3Storage(UnsupportedStorage):
             check_read(
                 req.conditions, etag=meta.etag, last_modified=to_datetime(meta.last_modified)
             )
+            if forwarded is not None:
+                # MinIO serves a suffix range of an empty object as "206 bytes
+                # 0--1/0"; S3 answers 416.  Raises for exactly that.
+                parse_range(forwarded, meta.size)
         except BaseException:
             stream.close()
             raise
@@ -474,12 +532,25 @@ class S3Storage(UnsupportedStorage):
                 req.source_conditions, header_prefix="x-amz-copy-source-", param_prefix="CopySource"
             )
         )
+        if req.conditions:
+            # MinIO ignores If-Match / If-None-Match on a copy: check first.
+            # Unlike PutObject's, this check is not atomic with the write.
+            await self._check_write(req.bucket, req.key, req.conditions)
         params.update(_write_conditions(req.conditions))
         out = await self._do(lambda: self._client.copy_object(**params))
         result = out.get("CopyObjectResult", {})
         return ObjectCopied(
             etag=_etag(result.get("ETag", "")), last_modified=_ts(result.get("LastModified"))
         )
+
+    async def _check_write(self, bucket: str, key: str, conditions: Mapping[str, str]) -> None:
+        try:
+            current: str | None = (await self.head_object(HeadObject(bucket=bucket, key=key))).etag
+        except S3Error as exc:
+            if exc.code != "NoSuchKey":
+                raise
+            current = None
+        check_write(conditions, current_etag=current)
 
     async def get_object_tagging(self, req: GetObjectTagging) -> TagSet:
         if not _storable(req.key):
@@ -533,4 +604,216 @@ class S3Storage(UnsupportedStorage):
             is_truncated=truncated,
             next_cursor=out.get("NextContinuationToken") if truncated else None,
             last=max(candidates) if candidates else None,
+        )
+
+    # ---------------------------------------------------------------- multipart uploads
+    #
+    # Mapped onto the store's own multipart API.  MinIO's multipart ETag is
+    # already the MD5 of the part MD5s with "-N".
+
+    def _upload(self, req: _UploadRequest) -> dict[str, Any]:
+        if not _storable(req.key):
+            raise S3Error("NoSuchUpload")
+        return {"Bucket": req.bucket, "Key": req.key, "UploadId": req.upload_id}
+
+    async def create_multipart_upload(self, req: CreateMultipartUpload) -> UploadCreated:
+        if not _storable(req.key):
+            raise _unstorable()
+        params: dict[str, Any] = {
+            "Bucket": req.bucket,
+            "Key": req.key,
+            "ContentType": req.content_type,
+            "Metadata": req.metadata,
+        }
+        for name, param in _STORED_HEADERS.items():
+            if name in req.headers:
+                params[param] = req.headers[name]
+        if req.tags:
+            params["Tagging"] = _tagging(req.tags)
+        if req.checksum_algorithm:
+            params["ChecksumAlgorithm"] = req.checksum_algorithm
+        if req.checksum_type:
+            params["ChecksumType"] = req.checksum_type
+        out = await self._do(
+            lambda: self._client.create_multipart_upload(**params), missing="NoSuchBucket"
+        )
+        return UploadCreated(
+            upload_id=str(out["UploadId"]),
+            checksum_algorithm=req.checksum_algorithm,
+            checksum_type=req.checksum_type,
+        )
+
+    async def upload_part(self, req: UploadPart, body: AsyncIterator[bytes]) -> PartWritten:
+        params = self._upload(req)
+        params.update(
+            PartNumber=req.part_number,
+            ContentLength=req.size,
+            **_checksum_params(req.checksums),
+            **await _body_params(req.size, req.md5, body),
+        )
+        out = await self._do(lambda: self._client.upload_part(**params), missing="NoSuchUpload")
+        etag = _etag(out.get("ETag", ""))
+        if req.md5 and etag != req.md5:
+            log.warning("storage part ETag %s differs from the content MD5 %s", etag, req.md5)
+        return PartWritten(
+            etag=etag, last_modified=time.time(), checksums=req.checksums | _checksums_of(out)
+        )
+
+    async def upload_part_copy(self, req: UploadPartCopy) -> PartWritten:
+        params = self._upload(req)
+        if not _storable(req.source_key):
+            raise S3Error("NoSuchKey")
+        params.update(
+            PartNumber=req.part_number,
+            CopySource={"Bucket": req.source_bucket, "Key": req.source_key},
+        )
+        if req.source_range is not None:
+            # Resolved here against the source's size, so a range outside it
+            # is S3's 416 InvalidRange (MinIO answers 400).
+            source = await self.head_object(
+                HeadObject(bucket=req.source_bucket, key=req.source_key)
+            )
+            first, last = parse_copy_source_range(req.source_range, source.size)
+            params["CopySourceRange"] = f"bytes={first}-{last}"
+        params.update(
+            _conditions(
+                req.source_conditions, header_prefix="x-amz-copy-source-", param_prefix="CopySource"
+            )
+        )
+        out = await self._do(lambda: self._client.upload_part_copy(**params))
+        result = out.get("CopyPartResult", {})
+        return PartWritten(
+            etag=_etag(result.get("ETag", "")),
+            last_modified=_ts(result.get("LastModified")),
+            checksums=_checksums_of(result),
+        )
+
+    async def complete_multipart_upload(self, req: CompleteMultipartUpload) -> UploadCompleted:
+        params = self._upload(req)
+        parts = [
+            {"PartNumber": p.number, "ETag": f'"{p.etag}"', **_checksum_params(p.checksums)}
+            for p in req.parts
+        ]
+        params["MultipartUpload"] = {"Parts": parts}
+        params.update(_checksum_params(req.checksums))
+        if req.conditions:
+            # Checked first, as for a copy: not atomic with the completion.
+            await self._check_write(req.bucket, req.key, req.conditions)
+        out = await self._do(
+            lambda: self._client.complete_multipart_upload(**params), missing="NoSuchUpload"
+        )
+        return UploadCompleted(
+            etag=_etag(out.get("ETag", "")),
+            checksums=_checksums_of(out),
+            checksum_type=str(out.get("ChecksumType") or ""),
+        )
+
+    async def _parts_page(self, req: ListParts) -> dict[str, Any]:
+        params = self._upload(req)
+        params.update(MaxParts=max(req.max_parts, 1), PartNumberMarker=req.part_number_marker)
+        out: dict[str, Any] = await self._do(
+            lambda: self._client.list_parts(**params), missing="NoSuchUpload"
+        )
+        return out
+
+    async def abort_multipart_upload(self, req: AbortMultipartUpload) -> Done:
+        # MinIO accepts aborting an upload that does not exist; S3 answers
+        # NoSuchUpload, so look first.
+        await self._parts_page(
+            ListParts(bucket=req.bucket, key=req.key, upload_id=req.upload_id, max_parts=1)
+        )
+        params = self._upload(req)
+        await self._do(
+            lambda: self._client.abort_multipart_upload(**params), missing="NoSuchUpload"
+        )
+        return Done()
+
+    async def list_parts(self, req: ListParts) -> PartList:
+        out = await self._parts_page(req)
+        parts = [
+            PartInfo(
+                number=int(p["PartNumber"]),
+                etag=_etag(p.get("ETag", "")),
+                size=int(p.get("Size", 0)),
+                last_modified=_ts(p.get("LastModified")),
+                checksums=_checksums_of(p),
+            )
+            for p in out.get("Parts", [])
+        ]
+        if req.max_parts <= 0:
+            return PartList(parts=[], is_truncated=bool(parts), next_marker=None)
+        truncated = bool(out.get("IsTruncated"))
+        return PartList(
+            parts=parts,
+            is_truncated=truncated,
+            next_marker=int(out.get("NextPartNumberMarker") or parts[-1].number)
+            if truncated and parts
+            else None,
+            checksum_algorithm=str(out.get("ChecksumAlgorithm") or ""),
+            checksum_type=str(out.get("ChecksumType") or ""),
+        )
+
+    async def _abort_uploads_of_empty_bucket(self, bucket: str) -> None:
+        """S3 drops a bucket's uploads in progress with the bucket; MinIO keeps
+        them, and they reappear if the bucket is created again.  So before a
+        bucket with no objects is deleted, its uploads are aborted."""
+        listing = await self._do(
+            lambda: self._client.list_objects_v2(Bucket=bucket, MaxKeys=1),
+            missing="NoSuchBucket",
+        )
+        if listing.get("Contents"):
+            return  # not empty: the delete fails with BucketNotEmpty
+        for _ in range(_MAX_UPLOAD_PAGES):
+            page = await self.list_multipart_uploads(ListMultipartUploads(bucket=bucket))
+            for upload in page.uploads:
+                params = {"Bucket": bucket, "Key": upload.key, "UploadId": upload.upload_id}
+                try:
+                    await self._do(partial(self._client.abort_multipart_upload, **params))
+                except S3Error as exc:
+                    if exc.code != "NoSuchUpload":
+                        raise
+            if not page.is_truncated:
+                return
+
+    async def list_multipart_uploads(self, req: ListMultipartUploads) -> UploadList:
+        """MinIO lists uploads only for an exact object name and ignores
+        max-uploads and the delimiter, so every upload of the bucket is
+        fetched and paged here, by S3's rules, in (key, upload ID) order."""
+        found: list[UploadInfo] = []
+        params: dict[str, Any] = {"Bucket": req.bucket}
+        for _ in range(_MAX_UPLOAD_PAGES):
+            out = await self._do(
+                partial(self._client.list_multipart_uploads, **params), missing="NoSuchBucket"
+            )
+            found += [
+                UploadInfo(
+                    key=str(u["Key"]),
+                    upload_id=str(u["UploadId"]),
+                    initiated=_ts(u.get("Initiated")),
+                )
+                for u in out.get("Uploads", [])
+            ]
+            if not out.get("IsTruncated") or not out.get("NextKeyMarker"):
+                break
+            params = {
+                "Bucket": req.bucket,
+                "KeyMarker": out["NextKeyMarker"],
+                "UploadIdMarker": out.get("NextUploadIdMarker") or "",
+            }
+        found.sort(key=lambda u: (u.key, u.upload_id))
+        page = page_uploads(
+            found,
+            ident=lambda u: (u.key, u.upload_id),
+            prefix=req.prefix,
+            delimiter=req.delimiter,
+            key_marker=req.key_marker,
+            upload_id_marker=req.upload_id_marker,
+            max_uploads=req.max_uploads,
+        )
+        return UploadList(
+            uploads=page.uploads,
+            common_prefixes=page.common_prefixes,
+            is_truncated=page.is_truncated,
+            next_key_marker=page.next_key_marker,
+            next_upload_id_marker=page.next_upload_id_marker,
         )

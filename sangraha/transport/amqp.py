@@ -250,6 +250,10 @@ class AmqpRpcClient:
         remaining = call.remaining()
         if remaining <= 0:
             raise TransportError("ServiceUnavailable", "the request deadline passed")
+        if call.request_id in self._pending:
+            # Replies are routed by correlation ID = request ID: two calls in
+            # flight under one ID would steal each other's answers.
+            raise ValueError(f"request ID {call.request_id} already has a call in flight")
         conversation = _Conversation()
         self._pending[call.request_id] = conversation
         handed_over = False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import secrets
 import signal
@@ -9,7 +11,9 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -179,3 +183,34 @@ class EmbeddedServer:
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         self.proc.stop(sig)
+
+
+RABBITMQ_NODE = os.environ.get("SANGRAHA_RABBITMQ_NODENAME", "rabbit@localhost")
+
+
+def rabbitmqctl(*args: str) -> str:
+    """Run ``rabbitmqctl`` against the test broker's node; its stdout."""
+    result = subprocess.run(
+        ["rabbitmqctl", "-q", "-n", RABBITMQ_NODE, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd="/",
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"rabbitmqctl {' '.join(args)}: {result.stderr.strip()}")
+    return result.stdout
+
+
+@contextlib.contextmanager
+def isolated_vhost(services: Services, prefix: str = "sangraha-test") -> Iterator[Services]:
+    """The services with a RabbitMQ virtual host of their own (deleted afterwards):
+    processes started on it share no queue with the rest of the session."""
+    name = f"{prefix}-{secrets.token_hex(5)}"
+    rabbitmqctl("add_vhost", name)
+    try:
+        rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+        base = services.amqp_url.rstrip("/")
+        yield dataclasses.replace(services, amqp_url=f"{base}/{urllib.parse.quote(name, safe='')}")
+    finally:
+        rabbitmqctl("delete_vhost", name)

@@ -35,10 +35,46 @@ def _requests():
             content_type=TEXT,
             metadata=META,
             headers=META,
+            checksums=META,
+            tags=META,
+            conditions=META,
         ),
-        st.builds(c.GetObject, bucket=bucket, key=key, range=st.none() | TEXT, conditions=META),
-        st.builds(c.HeadObject, bucket=bucket, key=key, range=st.none() | TEXT, conditions=META),
+        st.builds(
+            c.GetObject,
+            bucket=bucket,
+            key=key,
+            range=st.none() | TEXT,
+            conditions=META,
+            checksum_mode=st.booleans(),
+        ),
+        st.builds(
+            c.HeadObject,
+            bucket=bucket,
+            key=key,
+            range=st.none() | TEXT,
+            conditions=META,
+            checksum_mode=st.booleans(),
+        ),
         st.builds(c.DeleteObject, bucket=bucket, key=key),
+        st.builds(
+            c.CopyObject,
+            bucket=bucket,
+            key=key,
+            source_bucket=bucket,
+            source_key=key,
+            replace_metadata=st.booleans(),
+            content_type=TEXT,
+            metadata=META,
+            headers=META,
+            replace_tags=st.booleans(),
+            tags=META,
+            source_conditions=META,
+            conditions=META,
+        ),
+        st.builds(c.DeleteObjects, bucket=bucket, keys=st.lists(key, max_size=5)),
+        st.builds(c.GetObjectTagging, bucket=bucket, key=key),
+        st.builds(c.PutObjectTagging, bucket=bucket, key=key, tags=META),
+        st.builds(c.DeleteObjectTagging, bucket=bucket, key=key),
         st.builds(
             c.ListObjects,
             bucket=bucket,
@@ -70,7 +106,16 @@ def _replies():
             metadata=META,
             headers=META,
             range=st.none() | st.tuples(st.integers(0, 100), st.integers(100, 200)),
+            checksums=META,
+            tag_count=st.integers(0, 10),
         ),
+        st.builds(c.ObjectCopied, etag=TEXT, last_modified=ts),
+        st.builds(
+            c.ObjectsDeleted,
+            deleted=st.lists(TEXT, max_size=5),
+            errors=st.lists(st.builds(c.KeyFailure, key=TEXT, code=TEXT, message=TEXT), max_size=3),
+        ),
+        st.builds(c.TagSet, tags=META),
         st.builds(
             c.Listing,
             entries=st.lists(entry, max_size=5),
@@ -137,8 +182,26 @@ def test_unknown_operation_is_refused():
 
 
 def test_routes_send_writes_to_write_queue_and_reads_to_read_queue():
-    writes = {c.CreateBucket, c.DeleteBucket, c.PutObject, c.DeleteObject, c.PingWriter}
-    reads = {c.ListBuckets, c.HeadBucket, c.GetObject, c.HeadObject, c.ListObjects, c.Ping}
+    writes = {
+        c.CreateBucket,
+        c.DeleteBucket,
+        c.PutObject,
+        c.DeleteObject,
+        c.PingWriter,
+        c.CopyObject,
+        c.DeleteObjects,
+        c.PutObjectTagging,
+        c.DeleteObjectTagging,
+    }
+    reads = {
+        c.ListBuckets,
+        c.HeadBucket,
+        c.GetObject,
+        c.HeadObject,
+        c.ListObjects,
+        c.Ping,
+        c.GetObjectTagging,
+    }
     assert {r for r in writes if r.ROUTE.value == c.WRITE_QUEUE} == writes
     assert {r for r in reads if r.ROUTE.value == c.READ_QUEUE} == reads
     assert c.WRITE_QUEUE == "object_write_queue"

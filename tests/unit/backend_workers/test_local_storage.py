@@ -17,6 +17,7 @@ import pytest
 
 from backend_workers.storage.base import StorageUnavailable
 from backend_workers.storage.local import LocalStorage
+from backend_workers.storage.local_index import SCHEMA_VERSION
 from s3compat.errors import S3Error
 from s3compat.timefmt import http_date
 from sangraha.contract import (
@@ -115,7 +116,9 @@ async def test_data_survives_a_restart(tmp_path: Path) -> None:
 async def test_index_records_its_schema_version(storage: LocalStorage) -> None:
     db = sqlite3.connect(storage.data_dir / "index.sqlite3")
     try:
-        assert db.execute("SELECT max(version) FROM schema_version").fetchone() == (1,)
+        assert db.execute("SELECT max(version) FROM schema_version").fetchone() == (
+            SCHEMA_VERSION,
+        )
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     finally:
         db.close()
@@ -744,9 +747,9 @@ async def test_concurrent_puts_share_index_transactions(storage: LocalStorage) -
     batches: list[int] = []
     original = index.put_objects
 
-    def counting(items):  # type: ignore[no-untyped-def]
+    def counting(items, *args, **kwargs):  # type: ignore[no-untyped-def]
         batches.append(len(items))
-        return original(items)
+        return original(items, *args, **kwargs)
 
     index.put_objects = counting  # type: ignore[method-assign]
     contents = {f"k{i}": os.urandom(1000 + i) for i in range(60)}

@@ -4,7 +4,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from s3compat.conditional import check_copy_source, check_read, check_write, etag_matches
+from s3compat.conditional import (
+    check_copy_source,
+    check_read,
+    check_write,
+    etag_matches,
+    write_conditions,
+)
 from s3compat.errors import S3Error
 from s3compat.timefmt import http_date
 
@@ -155,3 +161,19 @@ def test_check_write(headers, current, expected):
 )
 def test_check_copy_source_failures_are_412(headers, expected):
     assert _code(check_copy_source, headers, etag=ETAG, last_modified=LM) == expected
+
+
+# ------------------------------------------------------------------ write_conditions
+
+
+def test_write_conditions_keeps_if_match_and_if_none_match_star():
+    headers = {"if-match": '"e"', "if-none-match": "*", "if-modified-since": "x", "other": "y"}
+    assert write_conditions(headers) == {"if-match": '"e"', "if-none-match": "*"}
+    assert write_conditions({"if-match": "  "}) == {}
+    assert write_conditions({}) == {}
+
+
+def test_write_conditions_if_none_match_other_than_star_is_not_implemented():
+    with pytest.raises(S3Error) as info:
+        write_conditions({"if-none-match": '"etag"'})
+    assert info.value.code == "NotImplemented"
