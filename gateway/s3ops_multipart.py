@@ -109,9 +109,10 @@ async def _xml_body(ctx: Context, limit: int) -> bytes:
     size = declared_size(ctx.request, ctx.auth)
     if size > limit:
         raise S3Error("MalformedXML", f"The XML body exceeds the maximum size of {limit} bytes.")
-    intake = await read_verified_body(
-        ctx.request, ctx.auth, size=size, idle_timeout=ctx.settings.request_timeout
-    )
+    async with ctx.budget.hold(size):
+        intake = await read_verified_body(
+            ctx.request, ctx.auth, size=size, idle_timeout=ctx.settings.request_timeout
+        )
     return intake.body
 
 
@@ -182,15 +183,19 @@ async def upload_part(ctx: Context) -> Response:
             chunk_bytes=ctx.settings.stream_chunk_bytes,
         )
         request = msgspec.structs.replace(request, streamed=True, checksums=_header_checksums(ctx))
-        reply, _ = await ctx.call(request, PartWritten, upload=stream)
+        async with ctx.budget.hold(2 * ctx.settings.stream_chunk_bytes):
+            reply, _ = await ctx.call(request, PartWritten, upload=stream)
         verified = stream.digests.checksums if stream.digests is not None else {}
     else:
-        intake = await read_verified_body(
-            ctx.request, ctx.auth, size=size, idle_timeout=ctx.settings.request_timeout
-        )
-        verified = dict(intake.digests.checksums)
-        request = msgspec.structs.replace(request, md5=intake.digests.md5_hex, checksums=verified)
-        reply, _ = await ctx.call(request, PartWritten, intake.body)
+        async with ctx.budget.hold(size):
+            intake = await read_verified_body(
+                ctx.request, ctx.auth, size=size, idle_timeout=ctx.settings.request_timeout
+            )
+            verified = dict(intake.digests.checksums)
+            request = msgspec.structs.replace(
+                request, md5=intake.digests.md5_hex, checksums=verified
+            )
+            reply, _ = await ctx.call(request, PartWritten, intake.body)
     headers = [("etag", f'"{reply.etag}"')]
     headers += _checksum_headers(verified | reply.checksums)
     return Response(200, headers)

@@ -15,6 +15,7 @@ import logging
 import os
 import secrets
 import signal
+import ssl
 import sys
 import time
 import urllib.request
@@ -84,9 +85,13 @@ def _healthcheck(settings: Settings, role: str) -> int:
     if role in ("gateway", "serve"):
         from gateway.app import HEALTH_PATH
 
-        url = f"http://127.0.0.1:{settings.port}{HEALTH_PATH}"
+        scheme = "https" if settings.tls_cert_file else "http"
+        url = f"{scheme}://127.0.0.1:{settings.port}{HEALTH_PATH}"
+        # Our own certificate names the public host, not 127.0.0.1: a liveness
+        # probe over loopback checks that the listener answers, not who it is.
+        context = ssl._create_unverified_context() if settings.tls_cert_file else None  # noqa: S323
         try:
-            with urllib.request.urlopen(url, timeout=3) as response:
+            with urllib.request.urlopen(url, timeout=3, context=context) as response:  # noqa: S310
                 return 0 if response.status == 200 else 1
         except OSError:
             return 1
@@ -197,7 +202,8 @@ def _embedded_credentials(settings: Settings) -> Settings:
 
 
 def _banner(settings: Settings) -> str:
-    endpoint = f"http://{settings.host}:{settings.port}"
+    scheme = "https" if settings.tls_cert_file else "http"
+    endpoint = f"{scheme}://{settings.host}:{settings.port}"
     return f"""
 Sangraha is serving S3 at {endpoint}  (data: {Path(settings.data_dir).resolve()})
 

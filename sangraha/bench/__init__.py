@@ -49,6 +49,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seconds", type=float, help="time budget of one S3 cell (default 1.0, --quick 0.3)"
     )
+    parser.add_argument(
+        "--max-inflight-mib",
+        type=int,
+        help="cap concurrency x object size of an S3 cell at this many MiB (default 256): "
+        "e.g. 256 MiB objects run at c1, 16 MiB ones at most at c16",
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

@@ -1,19 +1,22 @@
-"""CPU seconds spent by each process of a run, read from ``/proc`` (Linux).
+"""CPU seconds and memory of each process of a run, read from ``/proc`` (Linux).
 
 A cell's CPU is the difference of two :meth:`Meter.snapshot` calls: per
 component (the bench client itself, gateway, receiver, getter, the embedded
 server, RabbitMQ, MinIO), plus ``machine``, the busy time of every CPU, so
 ``machine`` minus the components is what other programs took meanwhile.
-Elsewhere than Linux every figure is simply absent.
+:class:`PeakMemory` samples resident memory while a cell runs.  Elsewhere
+than Linux every figure is simply absent.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import time
 from pathlib import Path
 
-__all__ = ["Meter", "find_pids"]
+__all__ = ["Meter", "PeakMemory", "find_pids", "rss_mib"]
 
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
@@ -57,6 +60,15 @@ def find_pids(comm: str, environ: tuple[str, str] | None = None) -> list[int]:
     return sorted(found)
 
 
+def rss_mib(pid: int | None = None) -> float | None:
+    """Resident memory of a process (default: this one) in MiB."""
+    try:
+        pages = int(Path(f"/proc/{pid or 'self'}/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+    return round(pages * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
+
+
 class Meter:
     """Snapshots of CPU seconds per component."""
 
@@ -85,3 +97,37 @@ class Meter:
             ours = sum(v for k, v in spent.items() if k != "machine")
             spent["others"] = round(max(0.0, spent["machine"] - ours), 3)
         return spent
+
+
+class PeakMemory:
+    """Peak resident MiB per component (its processes summed) while the
+    ``async with`` block runs, sampled every ``every`` seconds; the bench
+    client itself is ``client``."""
+
+    def __init__(self, components: dict[str, list[int]], every: float = 0.1) -> None:
+        self.components = components
+        self.every = every
+        self.peaks: dict[str, float] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def _sample(self) -> None:
+        for name, pids in [("client", [os.getpid()]), *self.components.items()]:
+            values = [v for v in (rss_mib(p) for p in pids) if v is not None]
+            if values:
+                self.peaks[name] = max(self.peaks.get(name, 0.0), round(sum(values), 1))
+
+    async def _run(self) -> None:
+        while True:
+            self._sample()
+            await asyncio.sleep(self.every)
+
+    async def __aenter__(self) -> PeakMemory:
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._sample()

@@ -5,7 +5,11 @@ Ratios: ``xMinIO`` is a Sangraha target's req/s divided by direct MinIO's
 in the same cell (LIST: keys/s); ``xorig`` is our req/s divided by the upper
 end of the original product's published rate.  ``goal`` marks the issue's
 targets (at least 0.50 of MinIO for objects of 1 MiB and more, 0.33 at 4 KiB,
-10 times the original's rate); rows without a goal show ``-``.
+10 times the original's rate); rows without a goal show ``-``.  CPU columns
+are CPU milliseconds per successful request: ``srv`` sums the target's
+processes (for the distributed target: gateway, workers, RabbitMQ and MinIO),
+``cli`` is the bench client.  ``srv MiB`` is the peak resident memory of the
+target's own processes during the cell (without the shared RabbitMQ/MinIO).
 """
 
 from __future__ import annotations
@@ -69,6 +73,19 @@ def _ms_per_req(cell: Cell, key: str) -> str:
     return f"{cpu * 1000 / cell['ok']:.2f}"
 
 
+_SERVICES = ("rabbitmq", "minio")
+
+
+def _peak_rss(cell: Cell) -> str:
+    """Peak resident MiB of the target's own processes (for a Sangraha target,
+    without the RabbitMQ and MinIO it shares)."""
+    peaks = cell.get("rss_peak_mib") or {}
+    own = [v for k, v in peaks.items() if k != "client" and k not in _SERVICES]
+    if cell["target"] == "minio":
+        own = [v for k, v in peaks.items() if k == "minio"]
+    return f"{sum(own):,.0f}" if own else "-"
+
+
 def _errors(cell: Cell) -> str:
     return ",".join(f"{k}x{v}" for k, v in sorted(cell["errors"].items())) or "-"
 
@@ -95,6 +112,7 @@ def _s3_row(cell: Cell, group: list[Cell]) -> list[str]:
         _s3_goal(cell, ratio),
         _ms_per_req(cell, "target_cpu_s"),
         _ms_per_req(cell, "client_cpu_s"),
+        _peak_rss(cell),
         str(cell["ok"]),
         _errors(cell),
     ]
@@ -102,7 +120,7 @@ def _s3_row(cell: Cell, group: list[Cell]) -> list[str]:
 
 _S3_HEAD = [
     "op", "size", "c", "target", "req/s", "MiB/s", "p50 ms", "p99 ms",
-    "xMinIO", "goal", "srv cpu ms/req", "cli cpu ms/req", "n", "errors",
+    "xMinIO", "goal", "srv cpu ms/req", "cli cpu ms/req", "srv MiB", "n", "errors",
 ]  # fmt: skip
 
 
@@ -149,13 +167,14 @@ def _native_row(cell: Cell, group: list[Cell]) -> list[str]:
         "-" if ratio is None else ("ok" if ratio >= 10 else "BELOW") + " 10",
         _ms_per_req(cell, "target_cpu_s"),
         _ms_per_req(cell, "client_cpu_s"),
+        _peak_rss(cell),
         _errors(cell),
     ]
 
 
 _NATIVE_HEAD = [
     "payload", "bytes", "c", "target", "done/planned", "req/s", "MiB/s", "p50 ms", "p99 ms",
-    "orig req/s", "xorig", "goal", "srv cpu ms/req", "cli cpu ms/req", "errors",
+    "orig req/s", "xorig", "goal", "srv cpu ms/req", "cli cpu ms/req", "srv MiB", "errors",
 ]  # fmt: skip
 
 _KINDS = {

@@ -64,6 +64,8 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     plan = QUICK if args.quick else DEFAULT
     if args.seconds:
         plan = dataclasses.replace(plan, seconds=args.seconds)
+    if args.max_inflight_mib:
+        plan = dataclasses.replace(plan, inflight_cap=args.max_inflight_mib * 2**20)
     names = [n.strip() for n in args.targets.split(",") if n.strip()]
     unknown = sorted(set(names) - set(TARGETS))
     if unknown or not names:
@@ -91,7 +93,12 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
                 + ", ".join(f"{t.name} {t.account.endpoint}" for t in targets),
                 flush=True,
             )
-            results = uvloop.run(_measure(targets, plan, kinds, run_id))
+            try:
+                results = uvloop.run(_measure(targets, plan, kinds, run_id))
+            finally:
+                dead = [d for t in targets for d in t.casualties()]
+                for message in dead:
+                    print(f"sangraha bench: {message}", file=sys.stderr, flush=True)
         except KeyboardInterrupt:
             print("\nsangraha bench: interrupted; cleaning up", file=sys.stderr, flush=True)
             return 130
@@ -103,6 +110,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     env["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
     results.update(
         version=1,
+        casualties=dead,
         run_id=run_id,
         quick=bool(args.quick),
         plan=dataclasses.asdict(plan),
@@ -119,4 +127,4 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
         print(f"results written to {args.json}")
-    return 0
+    return 1 if dead else 0

@@ -55,7 +55,16 @@ class Target:
     pids: dict[str, list[int]] = field(default_factory=dict)  # component -> pids
     native_buckets: tuple[str, ...] = ()  # created by the server, removed by the bench
     fallback: Target | None = None  # where to remove its buckets if it is gone
-    logs: list[Path] = field(default_factory=list)
+    procs: list[tuple[subprocess.Popen[bytes], Path]] = field(default_factory=list)  # and logs
+
+    def casualties(self) -> list[str]:
+        """What each of its processes that exited said last (its log's tail)."""
+        dead = []
+        for proc, log in self.procs:
+            if proc.poll() is not None:
+                tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+                dead.append(f"{self.name}: {proc.args!r} exited ({proc.returncode}):\n{tail}")
+        return dead
 
 
 def _free_port() -> int:
@@ -247,7 +256,7 @@ def start_targets(
             pids=pids,
             native_buckets=native_buckets,
             fallback=minio,
-            logs=logs,
+            procs=list(zip(procs, logs, strict=True)),
         )
         waits.append((endpoint + _READY_PATH, procs, logs))
 
@@ -265,7 +274,7 @@ def start_targets(
             Account(endpoint, access, secret, settings.region),
             native=True,
             pids={"serve": [proc.pid]},
-            logs=[log],
+            procs=[(proc, log)],
         )
         waits.append((endpoint + _READY_PATH, [proc], [log]))
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sangraha.bench.client import Answer, S3Client
-from sangraha.bench.cpu import Meter
+from sangraha.bench.cpu import Meter, PeakMemory
 from sangraha.bench.targets import Target
 
 __all__ = ["DEFAULT", "QUICK", "Plan", "Run", "drive", "json_document"]
@@ -50,7 +50,7 @@ DEFAULT = Plan(
     concurrency=(1, 16, 64),
     seconds=1.0,
     max_requests=100_000,
-    inflight_cap=512 * MiB,
+    inflight_cap=256 * MiB,
     list_keys=10_000,
     list_page=1000,
     list_seconds=2.0,
@@ -205,10 +205,12 @@ class Run:
         **fields: Any,
     ) -> Cell:
         before = self.meter.snapshot()
-        measure = await drive(concurrency, action, seconds=seconds, max_requests=max_requests)
+        async with PeakMemory(target.pids) as memory:
+            measure = await drive(concurrency, action, seconds=seconds, max_requests=max_requests)
         cpu = Meter.delta(before, self.meter.snapshot())
         cell = _cell(measure, cpu, concurrency=concurrency, target=target.name, **fields)
         cell["client_cpu_s"] = cpu.get("client")
+        cell["rss_peak_mib"] = memory.peaks
         mine = [cpu[c] for c in target.pids if c in cpu]
         cell["target_cpu_s"] = round(sum(mine), 3) if mine else None
         return cell

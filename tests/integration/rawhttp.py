@@ -15,7 +15,7 @@ import http.client
 import re
 import ssl
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -51,11 +51,6 @@ class Signed:
     headers: list[tuple[str, str]]
     signature: str = ""
     amz_date: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
-
-    def without(self, name: str) -> Signed:
-        kept = [(n, v) for n, v in self.headers if n.lower() != name.lower()]
-        return Signed(self.method, self.path, kept, self.signature, self.amz_date)
 
 
 def sign(
