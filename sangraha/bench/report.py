@@ -19,7 +19,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["ORIGINAL", "Printer", "markdown"]
+__all__ = ["ORIGINAL", "Printer", "markdown", "size_label"]
 
 Cell = dict[str, Any]
 KiB = 1024

@@ -120,6 +120,15 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         seconds=round(time.monotonic() - started, 1),
         cleanup_seconds=round(time.monotonic() - cleanup_started, 1),
     )
+    cells = [c for kind in _KINDS for c in results.get(kind, [])]
+    measured = sum(c["seconds"] for c in cells)
+    others = sum(c["cpu_s"].get("others", 0.0) for c in cells)
+    if measured:
+        env["others_cpus"] = round(others / measured, 2)
+        print(
+            f"other programs used {env['others_cpus']} of the {env['cpus']} CPUs "
+            "on average while cells were measured"
+        )
     for note in results.get("notes", []):
         print(f"capped: {note}")
     print(f"done in {results['seconds']:.0f}s; load average now {env['loadavg_after']}")

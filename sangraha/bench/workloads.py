@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import Any
 
 from sangraha.bench.client import Answer, S3Client
 from sangraha.bench.cpu import Meter, PeakMemory
+from sangraha.bench.report import size_label
 from sangraha.bench.targets import Target
 
 __all__ = ["DEFAULT", "QUICK", "Plan", "Run", "drive", "json_document"]
@@ -135,7 +137,7 @@ async def drive(
 def _percentile(sorted_values: list[float], q: float) -> float:
     if not sorted_values:
         return 0.0
-    index = min(len(sorted_values) - 1, max(0, round(q * len(sorted_values) + 0.5) - 1))
+    index = min(len(sorted_values) - 1, max(0, math.ceil(q * len(sorted_values)) - 1))
     return sorted_values[index]
 
 
@@ -233,14 +235,15 @@ class Run:
                 conc = min(wanted, max(1, plan.inflight_cap // size))
                 if conc in done:
                     self.notes.append(
-                        f"{_size(size)} c{wanted}: capped to c{conc} "
-                        f"({_size(plan.inflight_cap)} in flight), same as the c{done[conc]} rows"
+                        f"{size_label(size)} c{wanted}: capped to c{conc} "
+                        f"({size_label(plan.inflight_cap)} in flight), "
+                        f"same as the c{done[conc]} rows"
                     )
                     continue
                 if conc != wanted:
                     self.notes.append(
-                        f"{_size(size)} c{wanted}: run at c{conc} "
-                        f"(at most {_size(plan.inflight_cap)} in flight)"
+                        f"{size_label(size)} c{wanted}: run at c{conc} "
+                        f"(at most {size_label(plan.inflight_cap)} in flight)"
                     )
                 done[conc] = wanted
                 written: dict[str, set[int]] = {t.name: set() for t in self.targets}
@@ -392,11 +395,3 @@ class Run:
         finally:
             for client in self.clients.values():
                 await client.close()
-
-
-def _size(n: int) -> str:
-    if n >= MiB and n % MiB == 0:
-        return f"{n // MiB} MiB"
-    if n >= KiB and n % KiB == 0:
-        return f"{n // KiB} KiB"
-    return f"{n} B"
