@@ -98,6 +98,9 @@ class _Verification:
             ),
             checksums=_checksum_headers(request),
             trailer_algorithms=trailer_algorithms,
+            # Storage computes the ETag; the gateway hashes MD5 only to check
+            # a Content-MD5 the client sent.
+            compute_md5=False,
         )
         self._decoder = (
             AwsChunkedDecoder(auth.payload_mode, auth, size, trailers)

@@ -107,7 +107,8 @@ def _b64_of_size(value: str, size: int) -> bytes | None:
 
 @dataclass(frozen=True)
 class BodyDigests:
-    """What a verified body hashed to: the ETag's MD5 and the checksums to store."""
+    """What a verified body hashed to: its MD5 (hex; empty when the verifier
+    was told not to compute it) and the checksums to store."""
 
     md5_hex: str
     checksums: dict[str, str] = field(default_factory=dict)
@@ -129,13 +130,19 @@ class BodyVerifier:
         expected_sha256: str | None = None,
         checksums: Mapping[str, str] | None = None,
         trailer_algorithms: list[str] | None = None,
+        *,
+        compute_md5: bool = True,
     ) -> None:
         self._md5_expected: bytes | None = None
         if content_md5 is not None:
             self._md5_expected = _b64_of_size(content_md5, 16)
             if self._md5_expected is None:
                 raise S3Error("InvalidDigest")
-        self._md5 = hashlib.md5()  # noqa: S324 - the S3 ETag is an MD5 by definition
+        # The MD5 is needed to check Content-MD5; otherwise storage computes
+        # the ETag itself and the caller may skip it (it costs more than all
+        # the other work on a large body).
+        need_md5 = compute_md5 or self._md5_expected is not None
+        self._md5 = hashlib.md5() if need_md5 else None  # noqa: S324 - the S3 ETag
         self._sha256_expected = expected_sha256.lower() if expected_sha256 else None
         self._sha256 = hashlib.sha256() if self._sha256_expected else None
         self._expected: dict[str, bytes] = {}
@@ -156,7 +163,8 @@ class BodyVerifier:
 
     def update(self, data: bytes | memoryview) -> None:
         """Feed the next piece of the (decoded) body."""
-        self._md5.update(data)
+        if self._md5 is not None:
+            self._md5.update(data)
         if self._sha256 is not None:
             self._sha256.update(data)
         for hasher in self._hashers:
@@ -167,7 +175,7 @@ class BodyVerifier:
 
         Keys may be trailer header names (``x-amz-checksum-crc32``) or algorithm names.
         """
-        md5 = self._md5.digest()
+        md5 = self._md5.digest() if self._md5 is not None else b""
         if self._md5_expected is not None and not hmac.compare_digest(md5, self._md5_expected):
             raise S3Error("BadDigest")
         if self._sha256 is not None and self._sha256_expected is not None:

@@ -8,7 +8,8 @@ renders it, the workers carry it across the contract as a code and message.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from xml.sax.saxutils import escape
+
+from s3compat.xmltext import xml_text as escape
 
 __all__ = ["CATALOGUE", "S3Error", "render_error_xml", "status_for"]
 
@@ -70,9 +71,7 @@ CATALOGUE: dict[str, _Entry] = {
         "The XML you provided was not well-formed or did not validate against our published "
         "schema.",
     ),
-    "MetadataTooLarge": _e(
-        400, "Your metadata headers exceed the maximum allowed metadata size."
-    ),
+    "MetadataTooLarge": _e(400, "Your metadata headers exceed the maximum allowed metadata size."),
     "MethodNotAllowed": _e(405, "The specified method is not allowed against this resource."),
     "MissingContentLength": _e(411, "You must provide the Content-Length HTTP header."),
     "MissingSecurityHeader": _e(400, "Your request is missing a required header."),
@@ -88,9 +87,7 @@ CATALOGUE: dict[str, _Entry] = {
         501, "A header you provided implies functionality that is not implemented."
     ),
     "NotModified": _e(304, "Not Modified"),
-    "PreconditionFailed": _e(
-        412, "At least one of the pre-conditions you specified did not hold."
-    ),
+    "PreconditionFailed": _e(412, "At least one of the pre-conditions you specified did not hold."),
     "RequestTimeTooSkewed": _e(
         403, "The difference between the request time and the server's time is too large."
     ),

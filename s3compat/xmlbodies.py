@@ -14,7 +14,6 @@ name.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ import xmltodict
 from s3compat.errors import S3Error
 from s3compat.listing import ListParams, encode_key, encode_token
 from s3compat.timefmt import iso8601
+from s3compat.xmltext import xml_text
 
 __all__ = [
     "CHECKSUM_ELEMENTS",
@@ -139,15 +139,6 @@ class CompletedPart:
 
 # --------------------------------------------------------------------------- rendering
 
-_NOT_XML_CHAR = re.compile("[^\t\n\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\r]")
-_SPECIAL = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
-_SPECIAL_RE = re.compile('[&<>"]')
-
-
-def xml_text(value: str) -> str:
-    """``value`` escaped for XML text: markup characters and non-XML characters."""
-    value = _SPECIAL_RE.sub(lambda m: _SPECIAL[m.group()], value)
-    return _NOT_XML_CHAR.sub(lambda m: f"&#x{ord(m.group()):X};", value)
 
 
 def _el(name: str, value: str | int | bool | None) -> str:

@@ -138,8 +138,24 @@ def _etag(value: str) -> str:
     return value.strip('"')
 
 
-def _ts(value: datetime | None) -> float:
-    return value.timestamp() if value is not None else 0.0
+def _ts(value: datetime | str | None) -> float:
+    """A store timestamp as Unix seconds.  botocore hands them over unparsed
+    (see ``_raw_timestamps``): ISO 8601 in XML bodies, RFC 7231 in headers."""
+    if value is None:
+        return 0.0
+    if isinstance(value, datetime):
+        return value.timestamp()
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        parsed = parse_http_date(value)
+        return parsed.timestamp() if parsed is not None else 0.0
+
+
+def _raw_timestamps(value: str) -> str:
+    # botocore's default parser (dateutil) was half of a getter's time on a
+    # 1,000-key LIST page; ``_ts`` parses only the timestamps we use.
+    return value
 
 
 def _conditions(
@@ -278,6 +294,9 @@ class S3Storage(UnsupportedStorage):
             response_checksum_validation="when_required",
         )
         session = get_session()
+        session.get_component("response_parser_factory").set_parser_defaults(
+            timestamp_parser=_raw_timestamps
+        )
         self._client = await self._stack.enter_async_context(
             session.create_client(
                 "s3",
