@@ -150,7 +150,9 @@ class _Conversation:
             async with asyncio.timeout(timeout):
                 item = await self.frames.get()
         except TimeoutError:
-            raise TransportError("ServiceUnavailable", f"{what} within {timeout:g}s") from None
+            raise TransportError(
+                "ServiceUnavailable", f"{what} within {timeout:.3g}s; retry later"
+            ) from None
         if isinstance(item, TransportError):
             raise item
         return item
@@ -268,8 +270,7 @@ class AmqpRpcClient:
                 )
             _, frame = await conversation.next(
                 call.remaining(),
-                f"no {route.name.lower()} worker answered within "
-                f"{self._settings.request_timeout:g}s; retry later",
+                f"no {route.name.lower()} worker answered",
             )
             answer, data = _decode_answer(frame)
             reply = answer.reply
