@@ -108,7 +108,7 @@ async def test_json_document_is_stored_without_extra_fields():
     body = json.dumps({"data": {"k": [1, 2.5, None, "é"]}, "extra": 1}).encode()
     stored, data = await read_json_document(Receiver(body), None, LIMITS)
     assert json.loads(stored) == {"data": {"k": [1, 2.5, None, "é"]}}
-    assert data == {"k": [1, 2.5, None, "é"]}
+    assert json.loads(data) == {"k": [1, 2.5, None, "é"]}
 
 
 @pytest.mark.parametrize(
