@@ -311,9 +311,19 @@ class S3Storage(UnsupportedStorage):
     async def close(self) -> None:
         await self._stack.aclose()
 
-    async def _do(self, fn: Callable[[], Awaitable[T]], *, missing: str = "NoSuchKey") -> T:
+    async def _do(
+        self,
+        fn: Callable[[], Awaitable[T]],
+        *,
+        missing: str = "NoSuchKey",
+        streaming: bool = False,
+    ) -> T:
+        """Run one storage call, translating its failures.  A call that streams
+        a body has no overall deadline (a 5 GiB PUT takes minutes): the body's
+        own idle timeout and the client's read timeout bound it instead."""
+        limit = None if streaming else self._settings.storage_timeout
         try:
-            async with asyncio.timeout(self._settings.storage_timeout):
+            async with asyncio.timeout(limit):
                 return await fn()
         except TimeoutError:
             raise StorageUnavailable("storage did not answer in time") from None
@@ -389,7 +399,11 @@ class S3Storage(UnsupportedStorage):
             # before it yields the last bytes, so a bad stream never completes
             # the store's PUT (it is abandoned mid-body and discarded).
             params["Body"] = _BodyReader(first, second, body)
-        out = await self._do(lambda: self._client.put_object(**params), missing="NoSuchBucket")
+        out = await self._do(
+            lambda: self._client.put_object(**params),
+            missing="NoSuchBucket",
+            streaming=isinstance(params.get("Body"), _BodyReader),
+        )
         etag = _etag(out.get("ETag", ""))
         if req.md5 and etag != req.md5:
             log.warning("storage ETag %s differs from the content MD5 %s", etag, req.md5)
@@ -670,7 +684,11 @@ class S3Storage(UnsupportedStorage):
             **_checksum_params(req.checksums),
             **await _body_params(req.size, req.md5, body),
         )
-        out = await self._do(lambda: self._client.upload_part(**params), missing="NoSuchUpload")
+        out = await self._do(
+            lambda: self._client.upload_part(**params),
+            missing="NoSuchUpload",
+            streaming=isinstance(params.get("Body"), _BodyReader),
+        )
         etag = _etag(out.get("ETag", ""))
         if req.md5 and etag != req.md5:
             log.warning("storage part ETag %s differs from the content MD5 %s", etag, req.md5)
