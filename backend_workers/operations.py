@@ -214,11 +214,10 @@ class Operations:
             # closes the storage read when done or abandoned.
             return meta, _closing(opened)
         try:
-            body = bytearray()
-            async for chunk in opened.chunks:
-                body += chunk
+            pieces = [chunk async for chunk in opened.chunks]
+            body = pieces[0] if len(pieces) == 1 else b"".join(pieces)  # one copy at most
             if len(body) != length:
                 raise StorageUnavailable(f"storage sent {len(body)} of {length} bytes")
-            return meta, bytes(body)
+            return meta, body
         finally:
             await opened.close()

@@ -16,7 +16,13 @@ from s3compat.chunked import AwsChunkedDecoder
 from s3compat.errors import S3Error
 from s3compat.sigv4 import AuthContext, PayloadMode
 
-__all__ = ["Intake", "StreamingIntake", "declared_size", "read_verified_body"]
+__all__ = [
+    "Intake",
+    "StreamingIntake",
+    "declared_size",
+    "header_checksums",
+    "read_verified_body",
+]
 
 _STREAMING = {
     PayloadMode.STREAMING_SIGNED,
@@ -70,7 +76,8 @@ def _trailer_names(request: Request) -> list[str]:
     return [t.strip().lower() for t in raw.split(",") if t.strip()]
 
 
-def _checksum_headers(request: Request) -> dict[str, str]:
+def header_checksums(request: Request) -> dict[str, str]:
+    """``x-amz-checksum-*`` request headers, by algorithm."""
     found = {}
     for algorithm in ALGORITHMS:
         value = request.headers.get(header_name(algorithm))
@@ -96,7 +103,7 @@ class _Verification:
             expected_sha256=(
                 auth.expected_sha256 if auth.payload_mode is PayloadMode.SIGNED else None
             ),
-            checksums=_checksum_headers(request),
+            checksums=header_checksums(request),
             trailer_algorithms=trailer_algorithms,
             # Storage computes the ETag; the gateway hashes MD5 only to check
             # a Content-MD5 the client sent.

@@ -16,7 +16,12 @@ import msgspec
 
 from gateway.budget import ByteBudget
 from gateway.http import Request, Response, read_body
-from gateway.intake import StreamingIntake, declared_size, read_verified_body
+from gateway.intake import (
+    StreamingIntake,
+    declared_size,
+    header_checksums,
+    read_verified_body,
+)
 from s3compat import listing, names, xmlbodies
 from s3compat.checksums import header_name
 from s3compat.conditional import write_conditions
@@ -42,6 +47,7 @@ from sangraha.contract import (
     ObjectWritten,
     PutObject,
     Reply,
+    UploadPart,
 )
 from sangraha.settings import Settings
 from sangraha.transport.base import ByteStream, Outgoing, UploadBody
@@ -245,6 +251,41 @@ def _stored_headers(request: Request) -> dict[str, str]:
     return stored
 
 
+B = TypeVar("B", PutObject, UploadPart)
+
+
+async def send_with_body(
+    ctx: Context, request: B, size: int, expect: type[R]
+) -> tuple[R, dict[str, str]]:
+    """Send a request that carries the HTTP body (PutObject, UploadPart):
+    inline when it fits one frame, else streamed in verified chunks.  Returns
+    the reply and the verified checksums (algorithm -> base64)."""
+    if size > ctx.settings.max_inline_bytes:
+        stream = StreamingIntake(
+            ctx.request,
+            ctx.auth,
+            size=size,
+            idle_timeout=ctx.settings.stream_idle_timeout,
+            chunk_bytes=ctx.settings.stream_chunk_bytes,
+        )
+        # Checksums sent as headers are known now and verified before the last
+        # chunk leaves; trailing ones are verified but arrive too late to store.
+        streamed = msgspec.structs.replace(
+            request, streamed=True, checksums=header_checksums(ctx.request)
+        )
+        async with ctx.budget.hold(2 * ctx.settings.stream_chunk_bytes):
+            reply, _ = await ctx.call(streamed, expect, upload=stream)
+        return reply, stream.digests.checksums if stream.digests is not None else {}
+    async with ctx.budget.hold(size):
+        intake = await read_verified_body(
+            ctx.request, ctx.auth, size=size, idle_timeout=ctx.settings.request_timeout
+        )
+        verified = dict(intake.digests.checksums)
+        inline = msgspec.structs.replace(request, md5=intake.digests.md5_hex, checksums=verified)
+        reply, _ = await ctx.call(inline, expect, intake.body)
+    return reply, verified
+
+
 async def put_object(ctx: Context) -> Response:
     names.validate_bucket_name(ctx.bucket)
     names.validate_key(ctx.key)
@@ -267,32 +308,9 @@ async def put_object(ctx: Context) -> Response:
         tags=xmlbodies.parse_tagging_header(ctx.request.headers.get("x-amz-tagging", "")),
         conditions=write_conditions(ctx.request.headers),
     )
-    if size > ctx.settings.max_inline_bytes:
-        # Too large for one frame: streamed in verified chunks.
-        stream = StreamingIntake(
-            ctx.request,
-            ctx.auth,
-            size=size,
-            idle_timeout=ctx.settings.stream_idle_timeout,
-            chunk_bytes=ctx.settings.stream_chunk_bytes,
-        )
-        request = msgspec.structs.replace(request, streamed=True)
-        async with ctx.budget.hold(2 * ctx.settings.stream_chunk_bytes):
-            reply, _ = await ctx.call(request, ObjectWritten, upload=stream)
-        digests = stream.digests
-    else:
-        async with ctx.budget.hold(size):
-            intake = await read_verified_body(
-                ctx.request, ctx.auth, size=size, idle_timeout=ctx.settings.request_timeout
-            )
-            request = msgspec.structs.replace(
-                request, md5=intake.digests.md5_hex, checksums=intake.digests.checksums
-            )
-            reply, _ = await ctx.call(request, ObjectWritten, intake.body)
-        digests = intake.digests
+    reply, verified = await send_with_body(ctx, request, size, ObjectWritten)
     headers = [("etag", f'"{reply.etag}"')]
-    if digests is not None:
-        headers += [(header_name(a), v) for a, v in digests.checksums.items()]
+    headers += [(header_name(a), v) for a, v in verified.items()]
     return Response(200, headers)
 
 

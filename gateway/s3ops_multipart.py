@@ -20,11 +20,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-import msgspec
-
 from gateway.http import Response
-from gateway.intake import StreamingIntake, declared_size, read_verified_body
-from gateway.s3ops import XML, Context, _owner, _stored_headers
+from gateway.intake import declared_size, header_checksums, read_verified_body
+from gateway.s3ops import XML, Context, _owner, _stored_headers, send_with_body
 from s3compat import names, xmlbodies
 from s3compat.checksums import ALGORITHMS, header_name
 from s3compat.conditional import write_conditions
@@ -77,16 +75,6 @@ def _upload_id(ctx: Context) -> str:
     if not upload_id:
         raise S3Error("NoSuchUpload")
     return upload_id
-
-
-def _header_checksums(ctx: Context) -> dict[str, str]:
-    """``x-amz-checksum-*`` request headers, by algorithm."""
-    found = {}
-    for algorithm in ALGORITHMS:
-        value = ctx.request.headers.get(header_name(algorithm))
-        if value is not None:
-            found[algorithm] = value.strip()
-    return found
 
 
 def _checksum_elements(checksums: dict[str, str]) -> dict[str, str]:
@@ -171,31 +159,7 @@ async def upload_part(ctx: Context) -> Response:
         size=size,
         md5="",
     )
-    if size > ctx.settings.max_inline_bytes:
-        # Too large for one frame: streamed in verified chunks.  Checksums sent
-        # as headers are known now (and verified before the last chunk goes);
-        # trailing ones are verified but not recorded.
-        stream = StreamingIntake(
-            ctx.request,
-            ctx.auth,
-            size=size,
-            idle_timeout=ctx.settings.stream_idle_timeout,
-            chunk_bytes=ctx.settings.stream_chunk_bytes,
-        )
-        request = msgspec.structs.replace(request, streamed=True, checksums=_header_checksums(ctx))
-        async with ctx.budget.hold(2 * ctx.settings.stream_chunk_bytes):
-            reply, _ = await ctx.call(request, PartWritten, upload=stream)
-        verified = stream.digests.checksums if stream.digests is not None else {}
-    else:
-        async with ctx.budget.hold(size):
-            intake = await read_verified_body(
-                ctx.request, ctx.auth, size=size, idle_timeout=ctx.settings.request_timeout
-            )
-            verified = dict(intake.digests.checksums)
-            request = msgspec.structs.replace(
-                request, md5=intake.digests.md5_hex, checksums=verified
-            )
-            reply, _ = await ctx.call(request, PartWritten, intake.body)
+    reply, verified = await send_with_body(ctx, request, size, PartWritten)
     headers = [("etag", f'"{reply.etag}"')]
     headers += _checksum_headers(verified | reply.checksums)
     return Response(200, headers)
@@ -263,7 +227,7 @@ async def complete_multipart_upload(ctx: Context) -> Response:
             )
             for p in parts
         ],
-        checksums=_header_checksums(ctx),
+        checksums=header_checksums(ctx.request),
         conditions=write_conditions(ctx.request.headers),
     )
     reply, _ = await ctx.call(request, UploadCompleted)

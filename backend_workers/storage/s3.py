@@ -235,9 +235,10 @@ def _checksums_of(out: Mapping[str, Any]) -> dict[str, str]:
 
 async def _body_params(size: int, md5: str, body: AsyncIterator[bytes]) -> dict[str, Any]:
     """``Body`` (and ``ContentMD5``) for a PUT of ``size`` bytes from ``body``:
-    one piece goes with Content-MD5, so the store re-checks the bytes it
-    keeps; more pieces stream, and the caller's iterator verifies size and
-    MD5 before it yields the last bytes, so a bad stream never completes."""
+    one piece goes with Content-MD5 when its MD5 is known, so the store
+    re-checks the bytes it keeps; more pieces stream (the gateway verified the
+    body before releasing its last bytes, so a bad stream never completes:
+    the store's PUT is abandoned mid-body and discarded)."""
     first = await anext(body, b"")
     second = await anext(body, None) if len(first) < size else None
     if second is not None:
@@ -384,21 +385,7 @@ class S3Storage(UnsupportedStorage):
         if req.tags:
             params["Tagging"] = _tagging(req.tags)
         params.update(_write_conditions(req.conditions))
-        first = await anext(body, b"")
-        second = await anext(body, None) if len(first) < req.size else None
-        if second is None:
-            # The whole body arrived in one piece: send it with Content-MD5 so
-            # the store re-checks the bytes it keeps.
-            if len(first) != req.size:
-                raise S3Error("IncompleteBody")
-            params["Body"] = first
-            if req.md5:
-                params["ContentMD5"] = base64.b64encode(bytes.fromhex(req.md5)).decode()
-        else:
-            # A streamed body: the caller's iterator verifies size and MD5
-            # before it yields the last bytes, so a bad stream never completes
-            # the store's PUT (it is abandoned mid-body and discarded).
-            params["Body"] = _BodyReader(first, second, body)
+        params.update(await _body_params(req.size, req.md5, body))
         out = await self._do(
             lambda: self._client.put_object(**params),
             missing="NoSuchBucket",
