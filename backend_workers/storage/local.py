@@ -297,6 +297,33 @@ class LocalStorage(LocalMultipart, UnsupportedStorage):
             log.error("local storage failed: %s: %s", type(exc).__name__, exc)
             raise StorageUnavailable(f"local storage failed: {exc}") from exc
 
+    async def _spool(
+        self,
+        writer: BlobWriter,
+        body: AsyncIterator[bytes],
+        size: int,
+        write: Callable[[list[bytes]], object],
+    ) -> list[bytes]:
+        """Write ``body`` (exactly ``size`` bytes) through ``write`` on a worker
+        thread in batches of about _FLUSH_BYTES; returns the last, unwritten
+        batch for the caller's finishing step."""
+        pending: list[bytes] = []
+        pending_bytes = received = 0
+        async for chunk in body:
+            received += len(chunk)
+            if received > size:
+                raise S3Error(
+                    "IncompleteBody", f"the body is longer than the {size} bytes announced"
+                )
+            pending.append(chunk)
+            pending_bytes += len(chunk)
+            if pending_bytes >= _FLUSH_BYTES:
+                await self._write(writer, partial(write, pending))
+                pending, pending_bytes = [], 0
+        if received != size:
+            raise S3Error("IncompleteBody", f"received {received} bytes of the {size} announced")
+        return pending
+
     async def _write(self, writer: BlobWriter, job: Callable[[], T]) -> T:
         """Run a step of ``writer`` on a worker thread.  If the caller is cancelled
         meanwhile, the writer is discarded when the thread is done with it."""
@@ -349,27 +376,11 @@ class LocalStorage(LocalMultipart, UnsupportedStorage):
         writer = self._blobs.writer()
         handed_over = False
         try:
-            pending: list[bytes] = []
-            pending_bytes = received = 0
-            async for chunk in body:
-                received += len(chunk)
-                if received > req.size:
-                    raise S3Error(
-                        "IncompleteBody", f"the body is longer than the {req.size} bytes announced"
-                    )
-                pending.append(chunk)
-                pending_bytes += len(chunk)
-                if pending_bytes >= _FLUSH_BYTES:
-                    await self._write(writer, partial(writer.write, pending))
-                    pending, pending_bytes = [], 0
-            if received != req.size:
-                raise S3Error(
-                    "IncompleteBody", f"received {received} bytes of the {req.size} announced"
-                )
+            pending = await self._spool(writer, body, req.size, writer.write)
             etag = await self._write(writer, partial(writer.finish, pending, req.md5))
             row = ObjectRow(
                 blob=writer.name,
-                size=received,
+                size=req.size,
                 etag=etag,
                 last_modified=0.0,  # the index records its commit time
                 content_type=req.content_type,

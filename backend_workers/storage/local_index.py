@@ -341,28 +341,7 @@ class Index:
                     except S3Error as exc:
                         outcomes.append(exc)
                         continue
-                old = db.execute(
-                    "SELECT blob FROM objects WHERE bucket = ? AND key = ?", (bucket, key)
-                ).fetchone()
-                db.execute(
-                    "INSERT OR REPLACE INTO objects (bucket, key, blob, size, etag, "
-                    "last_modified, content_type, metadata, headers, tags, checksums) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        bucket,
-                        key,
-                        row.blob,
-                        row.size,
-                        row.etag,
-                        now,
-                        row.content_type,
-                        _json_encode(row.metadata).decode(),
-                        _json_encode(row.headers).decode(),
-                        _json_encode(row.tags).decode(),
-                        _json_encode(row.checksums).decode(),
-                    ),
-                )
-                outcomes.append(str(old[0]) if old is not None else None)
+                outcomes.append(_replace_object(db, bucket, key, row, now))
         return outcomes
 
     def delete_object(self, bucket: str, key: bytes) -> str | None:
@@ -653,29 +632,9 @@ class Index:
             self._upload(db, bucket, key, upload.upload_id)
             if conditions:
                 check_write(conditions, current_etag=self._current_etag(db, bucket, key))
-            old = db.execute(
-                "SELECT blob FROM objects WHERE bucket = ? AND key = ?", (bucket, key)
-            ).fetchone()
-            db.execute(
-                "INSERT OR REPLACE INTO objects (bucket, key, blob, size, etag, "
-                "last_modified, content_type, metadata, headers, tags, checksums) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    bucket,
-                    key,
-                    row.blob,
-                    row.size,
-                    row.etag,
-                    now,
-                    row.content_type,
-                    _json_encode(row.metadata).decode(),
-                    _json_encode(row.headers).decode(),
-                    _json_encode(row.tags).decode(),
-                    _json_encode(row.checksums).decode(),
-                ),
-            )
+            old = _replace_object(db, bucket, key, row, now)
             parts = self._end_upload(db, upload.upload_id)
-        return (str(old[0]) if old is not None else None), parts
+        return old, parts
 
     @staticmethod
     def _end_upload(db: sqlite3.Connection, upload_id: str) -> list[str]:
@@ -711,3 +670,31 @@ class Index:
                 yield bytes(key), str(upload_id), float(initiated)
         finally:
             cursor.close()
+
+
+def _replace_object(
+    db: sqlite3.Connection, bucket: str, key: bytes, row: ObjectRow, now: float
+) -> str | None:
+    """Write ``row`` as the object ``bucket/key``; the blob it replaced, if any."""
+    old = db.execute(
+        "SELECT blob FROM objects WHERE bucket = ? AND key = ?", (bucket, key)
+    ).fetchone()
+    db.execute(
+        "INSERT OR REPLACE INTO objects (bucket, key, blob, size, etag, "
+        "last_modified, content_type, metadata, headers, tags, checksums) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            bucket,
+            key,
+            row.blob,
+            row.size,
+            row.etag,
+            now,
+            row.content_type,
+            _json_encode(row.metadata).decode(),
+            _json_encode(row.headers).decode(),
+            _json_encode(row.tags).decode(),
+            _json_encode(row.checksums).decode(),
+        ),
+    )
+    return str(old[0]) if old is not None else None

@@ -150,6 +150,13 @@ class LocalMultipart:
         def _require_index(self) -> Index: ...
         async def _db(self, job: Callable[[], T]) -> T: ...
         async def _write(self, writer: BlobWriter, job: Callable[[], T]) -> T: ...
+        async def _spool(
+            self,
+            writer: BlobWriter,
+            body: AsyncIterator[bytes],
+            size: int,
+            write: Callable[[list[bytes]], object],
+        ) -> list[bytes]: ...
 
     # ---------------------------------------------------------------- create, abort
 
@@ -201,23 +208,9 @@ class LocalMultipart:
         writer = self._blobs.writer()
         handed_over = False
         try:
-            pending: list[bytes] = []
-            pending_bytes = received = 0
-            async for chunk in body:
-                received += len(chunk)
-                if received > req.size:
-                    raise S3Error(
-                        "IncompleteBody", f"the body is longer than the {req.size} bytes announced"
-                    )
-                pending.append(chunk)
-                pending_bytes += len(chunk)
-                if pending_bytes >= _FLUSH_BYTES:
-                    await self._write(writer, partial(_write_part, writer, pending, checksum))
-                    pending, pending_bytes = [], 0
-            if received != req.size:
-                raise S3Error(
-                    "IncompleteBody", f"received {received} bytes of the {req.size} announced"
-                )
+            pending = await self._spool(
+                writer, body, req.size, partial(_write_part, writer, checksum=checksum)
+            )
             etag = await self._write(
                 writer, partial(_finish_part, writer, pending, req.md5, checksum)
             )
@@ -227,7 +220,7 @@ class LocalMultipart:
             part = PartRow(
                 number=req.part_number,
                 blob=writer.name,
-                size=received,
+                size=req.size,
                 etag=etag,
                 last_modified=0.0,
                 checksums=checksums,
