@@ -211,7 +211,13 @@ class AmqpRpcClient:
         kind: str,
         expiration: float,
         mandatory: bool = True,
+        persistent: bool = False,
     ) -> None:
+        """Publish one frame; broker refusals become TransportError.
+
+        ``persistent`` is for calls acknowledged to a client before they are
+        stored (``submit``): the broker then holds the only copy, and nobody
+        waits for an answer."""
         if self._channel is None:
             raise TransportError("ServiceUnavailable", "RabbitMQ is unavailable; retry later")
         message = aio_pika.Message(
@@ -220,9 +226,13 @@ class AmqpRpcClient:
             type=kind,
             correlation_id=call.request_id,
             message_id=call.request_id,
-            reply_to=self.reply_queue_name,
+            reply_to=None if persistent else self.reply_queue_name,
             expiration=_expiration(expiration),
-            delivery_mode=aio_pika.DeliveryMode.NOT_PERSISTENT,
+            delivery_mode=(
+                aio_pika.DeliveryMode.PERSISTENT
+                if persistent
+                else aio_pika.DeliveryMode.NOT_PERSISTENT
+            ),
         )
         try:
             await self._channel.default_exchange.publish(
@@ -386,45 +396,35 @@ class AmqpRpcClient:
 
     async def _abort(self, queue: str, call: Call, reason: str) -> None:
         """Tell the other end of a stream to stop (best effort)."""
-        if self._channel is None:
-            return
         with contextlib.suppress(Exception):
             async with asyncio.timeout(_BROKER_TIMEOUT):
-                await self._channel.default_exchange.publish(
-                    aio_pika.Message(
-                        body=encode_stream(Abort(request_id=call.request_id, reason=reason)),
-                        type="stream",
-                        correlation_id=call.request_id,
-                        expiration=_expiration(self._settings.stream_idle_timeout),
-                    ),
-                    routing_key=queue,
+                await self._publish(
+                    encode_stream(Abort(request_id=call.request_id, reason=reason)),
+                    queue,
+                    call,
+                    kind="stream",
+                    expiration=self._settings.stream_idle_timeout,
                     mandatory=False,
                 )
 
     async def submit(self, call: Call, payload: bytes | memoryview = b"") -> None:
         route: Route = type(call.request).ROUTE
-        if not await self.ready() or self._channel is None:
+        if not await self.ready():
             raise TransportError("ServiceUnavailable", "RabbitMQ is unavailable; retry later")
-        message = aio_pika.Message(
-            body=encode_call(call, payload),
-            content_type=FRAME_CONTENT_TYPE,
-            type="call",
-            correlation_id=call.request_id,
-            message_id=call.request_id,
-            expiration=_expiration(call.remaining()),
-            # Acknowledged to the client before it is stored: the broker holds
-            # the only copy, so the message is persistent and confirmed.
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-        )
         try:
             async with asyncio.timeout(_BROKER_TIMEOUT):
-                await self._channel.default_exchange.publish(
-                    message, routing_key=route.value, mandatory=True
+                # Acknowledged to the client before it is stored: persistent,
+                # and confirmed (the channel has publisher confirms).
+                await self._publish(
+                    encode_call(call, payload),
+                    route.value,
+                    call,
+                    kind="call",
+                    expiration=call.remaining(),
+                    persistent=True,
                 )
-        except aiormq.exceptions.DeliveryError as exc:
-            raise TransportError("SlowDown", f"{route.value} is full; retry later") from exc
-        except (TimeoutError, aiormq.exceptions.AMQPError, ConnectionError) as exc:
-            raise TransportError("ServiceUnavailable", f"RabbitMQ did not confirm: {exc}") from None
+        except TimeoutError:
+            raise TransportError("ServiceUnavailable", "RabbitMQ did not confirm in time") from None
 
     async def _on_reply(self, message: AbstractIncomingMessage) -> None:
         conversation = self._pending.get(message.correlation_id or "")
