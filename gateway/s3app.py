@@ -101,7 +101,7 @@ class S3App:
                 contract_request: AnyRequest, payload: bytes, upload: UploadBody | None = None
             ) -> tuple[AnyReply, Outgoing]:
                 decision.guard(contract_request)
-                reply, body = await self._call(request_id, contract_request, payload, upload)
+                reply, body = await self._caller.call(request_id, contract_request, payload, upload)
                 return decision.filter_reply(reply), body
 
             ctx = Context(
@@ -150,11 +150,6 @@ class S3App:
                 "ms": round((time.perf_counter() - started) * 1000, 2),
             },
         )
-
-    async def _call(
-        self, request_id: str, request: AnyRequest, payload: bytes, body: UploadBody | None
-    ) -> tuple[AnyReply, Outgoing]:
-        return await self._caller.call(request_id, request, payload, body)
 
 
 def _expects_continue(scope: Scope) -> bool:

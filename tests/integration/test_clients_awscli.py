@@ -3,7 +3,6 @@ presign.  Both modes."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
@@ -13,6 +12,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+
+from tests.integration.trees import bucket_tree, local_tree
 
 pytestmark = pytest.mark.services
 
@@ -36,23 +37,6 @@ def aws(target, env, *args: str) -> str:
     return result.stdout
 
 
-def _tree(root: Path) -> dict[str, str]:
-    """relative path -> md5 of every file under root."""
-    return {
-        p.relative_to(root).as_posix(): hashlib.md5(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
-
-
-def _bucket_tree(s3, bucket: str, prefix: str = "") -> dict[str, str]:
-    found = {}
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for obj in page.get("Contents", []):
-            found[obj["Key"][len(prefix) :]] = obj["ETag"].strip('"')
-    return found
-
-
 def _make_tree(root: Path) -> None:
     files = {
         "top.txt": b"top level\n",
@@ -74,7 +58,7 @@ def test_aws_s3_sync_up_down_and_delete(target, aws_env, s3, bucket, tmp_path):
     local = tmp_path / "local"
     _make_tree(local)
     aws(target, aws_env, "s3", "sync", str(local), f"s3://{bucket}/site/")
-    assert _bucket_tree(s3, bucket, "site/") == _tree(local)
+    assert bucket_tree(s3, bucket, "site/") == local_tree(local)
 
     # Nothing changed: a second sync uploads nothing (sizes and times agree).
     assert aws(target, aws_env, "s3", "sync", str(local), f"s3://{bucket}/site/").strip() == ""
@@ -84,11 +68,11 @@ def test_aws_s3_sync_up_down_and_delete(target, aws_env, s3, bucket, tmp_path):
     (local / "names/with space.txt").unlink()
     out = aws(target, aws_env, "s3", "sync", "--delete", str(local), f"s3://{bucket}/site/")
     assert "delete:" in out
-    assert _bucket_tree(s3, bucket, "site/") == _tree(local)
+    assert bucket_tree(s3, bucket, "site/") == local_tree(local)
 
     down = tmp_path / "down"
     aws(target, aws_env, "s3", "sync", f"s3://{bucket}/site/", str(down))
-    assert _tree(down) == _tree(local)
+    assert local_tree(down) == local_tree(local)
 
 
 def test_aws_s3_mv_local_to_bucket_to_bucket_to_local(target, aws_env, s3, bucket, tmp_path):
@@ -102,12 +86,12 @@ def test_aws_s3_mv_local_to_bucket_to_bucket_to_local(target, aws_env, s3, bucke
         assert not source.exists()
         # Server-side move: CopyObject, then DeleteObject of the source.
         aws(target, aws_env, "s3", "mv", f"s3://{bucket}/a/moving.bin", f"s3://{other}/b.bin")
-        assert _bucket_tree(s3, bucket, "a/") == {}
+        assert bucket_tree(s3, bucket, "a/") == {}
         assert s3.get_object(Bucket=other, Key="b.bin")["Body"].read() == data
         back = tmp_path / "back.bin"
         aws(target, aws_env, "s3", "mv", f"s3://{other}/b.bin", str(back))
         assert back.read_bytes() == data
-        assert _bucket_tree(s3, other) == {}
+        assert bucket_tree(s3, other) == {}
     finally:
         s3.delete_bucket(Bucket=other)
 
@@ -117,8 +101,8 @@ def test_aws_s3_mv_recursive_within_a_bucket(target, aws_env, s3, bucket, tmp_pa
     _make_tree(local)
     aws(target, aws_env, "s3", "sync", str(local), f"s3://{bucket}/old/")
     aws(target, aws_env, "s3", "mv", "--recursive", f"s3://{bucket}/old/", f"s3://{bucket}/new/")
-    assert _bucket_tree(s3, bucket, "old/") == {}
-    assert _bucket_tree(s3, bucket, "new/") == _tree(local)
+    assert bucket_tree(s3, bucket, "old/") == {}
+    assert bucket_tree(s3, bucket, "new/") == local_tree(local)
 
 
 def test_aws_s3_rm_recursive_removes_only_the_prefix(target, aws_env, s3, bucket, tmp_path):
@@ -128,8 +112,8 @@ def test_aws_s3_rm_recursive_removes_only_the_prefix(target, aws_env, s3, bucket
     s3.put_object(Bucket=bucket, Key="kept/file.txt", Body=b"keep me")
     s3.put_object(Bucket=bucket, Key="gone-but-not-prefix.txt", Body=b"sibling")
     out = aws(target, aws_env, "s3", "rm", "--recursive", f"s3://{bucket}/gone/")
-    assert out.count("delete:") == len(_tree(local))
-    assert sorted(_bucket_tree(s3, bucket)) == ["gone-but-not-prefix.txt", "kept/file.txt"]
+    assert out.count("delete:") == len(local_tree(local))
+    assert sorted(bucket_tree(s3, bucket)) == ["gone-but-not-prefix.txt", "kept/file.txt"]
 
 
 def _presign_and_fetch(target, env, bucket: str) -> bytes:

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.trees import bucket_tree, local_tree
+
 pytestmark = pytest.mark.services
 
 
@@ -58,22 +60,6 @@ def rclone(env, *args: str, ok_codes: tuple[int, ...] = (0,)) -> subprocess.Comp
     return result
 
 
-def _tree(root: Path) -> dict[str, str]:
-    return {
-        p.relative_to(root).as_posix(): hashlib.md5(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
-
-
-def _bucket_tree(s3, bucket: str, prefix: str = "") -> dict[str, str]:
-    found = {}
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for obj in page.get("Contents", []):
-            found[obj["Key"][len(prefix) :]] = obj["ETag"].strip('"')
-    return found
-
-
 def _make_tree(root: Path) -> None:
     files = {
         "a.txt": b"alpha\n",
@@ -98,11 +84,11 @@ def test_rclone_copy_check_and_copy_back(rclone_env, s3, bucket, tmp_path):
     local = tmp_path / "src"
     _make_tree(local)
     rclone(rclone_env, "copy", str(local), f"sg:{bucket}/data")
-    assert _bucket_tree(s3, bucket, "data/") == _tree(local)
+    assert bucket_tree(s3, bucket, "data/") == local_tree(local)
     rclone(rclone_env, "check", str(local), f"sg:{bucket}/data")
     back = tmp_path / "back"
     rclone(rclone_env, "copy", f"sg:{bucket}/data", str(back))
-    assert _tree(back) == _tree(local)
+    assert local_tree(back) == local_tree(local)
     # rclone stores the modification time and MD5 as user metadata.
     head = s3.head_object(Bucket=bucket, Key="data/dir/b.bin")
     assert "mtime" in head["Metadata"]
@@ -125,7 +111,7 @@ def test_rclone_sync_mirrors_additions_changes_and_deletions(rclone_env, s3, buc
     (local / "dir/new.txt").write_bytes(b"new")
     (local / "dir/sub/c.bin").unlink()
     rclone(rclone_env, "sync", str(local), f"sg:{bucket}/mirror")
-    assert _bucket_tree(s3, bucket, "mirror/") == _tree(local)
+    assert bucket_tree(s3, bucket, "mirror/") == local_tree(local)
     rclone(rclone_env, "check", str(local), f"sg:{bucket}/mirror")
 
 
@@ -141,7 +127,7 @@ def test_rclone_sync_updates_a_changed_mtime_in_place(rclone_env, s3, bucket, tm
     entry = _lsjson(rclone_env, f"sg:{bucket}/m")["dir/b.bin"]
     listed = entry["ModTime"]
     assert listed.startswith(time.strftime("%Y-%m-%d", time.gmtime(moved))), listed
-    assert _bucket_tree(s3, bucket, "m/") == _tree(local)
+    assert bucket_tree(s3, bucket, "m/") == local_tree(local)
 
 
 def test_rclone_move_within_and_across_buckets(rclone_env, s3, bucket, tmp_path):
@@ -150,42 +136,43 @@ def test_rclone_move_within_and_across_buckets(rclone_env, s3, bucket, tmp_path)
     try:
         local = tmp_path / "src"
         _make_tree(local)
-        expected = _tree(local)
+        expected = local_tree(local)
         rclone(rclone_env, "copy", str(local), f"sg:{bucket}/from")
         rclone(rclone_env, "move", f"sg:{bucket}/from", f"sg:{bucket}/to")
-        assert _bucket_tree(s3, bucket, "from/") == {}
-        assert _bucket_tree(s3, bucket, "to/") == expected
+        assert bucket_tree(s3, bucket, "from/") == {}
+        assert bucket_tree(s3, bucket, "to/") == expected
         rclone(rclone_env, "move", f"sg:{bucket}/to", f"sg:{other}/there")
-        assert _bucket_tree(s3, bucket, "to/") == {}
-        assert _bucket_tree(s3, other, "there/") == expected
+        assert bucket_tree(s3, bucket, "to/") == {}
+        assert bucket_tree(s3, other, "there/") == expected
         rclone(rclone_env, "move", f"sg:{other}/there", str(tmp_path / "home"))
-        assert _tree(tmp_path / "home") == expected
-        assert _bucket_tree(s3, other) == {}
+        assert local_tree(tmp_path / "home") == expected
+        assert bucket_tree(s3, other) == {}
     finally:
-        for key in _bucket_tree(s3, other):
+        for key in bucket_tree(s3, other):
             s3.delete_object(Bucket=other, Key=key)
         s3.delete_bucket(Bucket=other)
 
 
 @pytest.mark.parametrize("list_version", ["1", "2"])
-def test_rclone_lsjson_reports_sizes_hashes_and_paths(
-    rclone_env, bucket, tmp_path, list_version
-):
+def test_rclone_lsjson_reports_sizes_hashes_and_paths(rclone_env, bucket, tmp_path, list_version):
     local = tmp_path / "src"
     _make_tree(local)
     rclone(rclone_env, "copy", str(local), f"sg:{bucket}/ls")
     listed = _lsjson(
-        rclone_env, f"sg:{bucket}/ls", "--hash", "--s3-list-version", list_version,
-        "--s3-list-chunk", "2",  # several pages: continuation tokens / markers
+        rclone_env,
+        f"sg:{bucket}/ls",
+        "--hash",
+        "--s3-list-version",
+        list_version,
+        "--s3-list-chunk",
+        "2",  # several pages: continuation tokens / markers
     )
-    assert set(listed) == set(_tree(local))
+    assert set(listed) == set(local_tree(local))
     for path, entry in listed.items():
         data = (local / path).read_bytes()
         assert entry["Size"] == len(data)
         assert entry["Hashes"]["md5"] == hashlib.md5(data).hexdigest()
-    dirs = json.loads(
-        rclone(rclone_env, "lsjson", "--dirs-only", f"sg:{bucket}/ls").stdout
-    )
+    dirs = json.loads(rclone(rclone_env, "lsjson", "--dirs-only", f"sg:{bucket}/ls").stdout)
     assert {d["Path"] for d in dirs} == {"dir", "names"}
 
 
@@ -193,8 +180,14 @@ def test_rclone_multipart_upload_and_cleanup(rclone_env, s3, bucket, tmp_path):
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(12 * 1024 * 1024 + 1))
     rclone(
-        rclone_env, "copyto", str(big), f"sg:{bucket}/big.bin",
-        "--s3-upload-cutoff", "5M", "--s3-chunk-size", "5M",
+        rclone_env,
+        "copyto",
+        str(big),
+        f"sg:{bucket}/big.bin",
+        "--s3-upload-cutoff",
+        "5M",
+        "--s3-chunk-size",
+        "5M",
     )
     head = s3.head_object(Bucket=bucket, Key="big.bin")
     assert head["ContentLength"] == big.stat().st_size
