@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import unquote, unquote_plus
 
 from s3compat.errors import S3Error
+from sangraha.transport.base import close_stream
 
 __all__ = ["ClientGone", "Request", "Response", "read_body", "send_response"]
 
@@ -131,9 +132,7 @@ async def send_response(send: Send, response: Response) -> None:
             async for chunk in response.stream:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         finally:
-            aclose = getattr(response.stream, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            await close_stream(response.stream)
         await send({"type": "http.response.body", "body": b""})
         return
     body = b"" if response.head_only or response.status == 304 else response.body

@@ -50,7 +50,7 @@ from sangraha.contract import (
     UploadPart,
 )
 from sangraha.settings import Settings
-from sangraha.transport.base import ByteStream, Outgoing, UploadBody
+from sangraha.transport.base import Outgoing, UploadBody, close_stream
 
 __all__ = ["OPERATIONS", "Context"]
 
@@ -111,15 +111,9 @@ class Context:
         reply, body = await self.send(request, payload, upload)
         if not isinstance(reply, expect):
             if not isinstance(body, bytes | memoryview):
-                await _aclose(body)
+                await close_stream(body)
             raise S3Error("InternalError", f"unexpected {type(reply).__name__} reply")
         return reply, body
-
-
-async def _aclose(stream: ByteStream) -> None:
-    aclose = getattr(stream, "aclose", None)
-    if aclose is not None:
-        await aclose()
 
 
 def _owner(ctx: Context) -> xmlbodies.Owner:

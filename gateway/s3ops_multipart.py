@@ -18,11 +18,10 @@ render the reply.  :data:`OPERATIONS` here is merged into
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 
 from gateway.http import Response
 from gateway.intake import declared_size, header_checksums, read_verified_body
-from gateway.s3ops import XML, Context, _owner, _stored_headers, send_with_body
+from gateway.s3ops import XML, Context, _dt, _owner, _stored_headers, send_with_body
 from s3compat import names, xmlbodies
 from s3compat.checksums import ALGORITHMS, header_name
 from s3compat.conditional import write_conditions
@@ -64,10 +63,6 @@ _COPY_SOURCE_CONDITIONS = (
 )
 # A size no object reaches: checks a copy range's syntax without the source.
 _ANY_SIZE = 2**62
-
-
-def _dt(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, tz=UTC)
 
 
 def _upload_id(ctx: Context) -> str:

@@ -17,11 +17,10 @@ render the reply.  :data:`OPERATIONS` here is merged into
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 
 from gateway.http import Response
 from gateway.intake import declared_size, read_verified_body
-from gateway.s3ops import XML, Context, _owner, _stored_headers
+from gateway.s3ops import XML, Context, _dt, _owner, _stored_headers
 from s3compat import names, xmlbodies
 from s3compat.acl import MAX_ACL_BODY, check_private_acl
 from s3compat.conditional import write_conditions
@@ -126,9 +125,7 @@ async def copy_object(ctx: Context) -> Response:
         conditions=write_conditions(headers),
     )
     reply, _ = await ctx.call(request, ObjectCopied)
-    body = xmlbodies.render_copy_object_result(
-        reply.etag, datetime.fromtimestamp(reply.last_modified, UTC)
-    )
+    body = xmlbodies.render_copy_object_result(reply.etag, _dt(reply.last_modified))
     response_headers = [XML]
     if source.version_id is not None:
         response_headers.append(("x-amz-copy-source-version-id", source.version_id))

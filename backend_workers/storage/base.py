@@ -49,6 +49,7 @@ from sangraha.contract import (
     UploadPart,
     UploadPartCopy,
 )
+from sangraha.transport.base import close_stream
 
 __all__ = ["ObjectRead", "Storage", "StorageUnavailable", "UnsupportedStorage"]
 
@@ -67,9 +68,7 @@ class ObjectRead:
     chunks: AsyncIterator[bytes]
 
     async def close(self) -> None:
-        aclose = getattr(self.chunks, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        await close_stream(self.chunks)
 
 
 class Storage(Protocol):

@@ -44,6 +44,7 @@ from gateway.native.upload import Limits, read_file, read_json_document
 from s3compat.timefmt import http_date
 from sangraha.contract import ObjectMeta
 from sangraha.settings import Settings
+from sangraha.transport.base import close_stream
 
 __all__ = ["Handlers", "request_id_of"]
 
@@ -218,6 +219,4 @@ async def _closing(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         async for chunk in stream:
             yield chunk
     finally:
-        aclose = getattr(stream, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        await close_stream(stream)

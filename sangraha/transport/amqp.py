@@ -71,6 +71,7 @@ from sangraha.transport.base import (
     Result,
     TransportError,
     UploadBody,
+    close_stream,
 )
 
 __all__ = ["AmqpRpcClient", "AmqpWorker", "declare_topology"]
@@ -691,10 +692,8 @@ class AmqpWorker:
             abort = Abort(request_id=call.request_id, reason=f"storage read failed: {exc}")
             await self._send(message, call, encode_stream(abort), kind="stream")
         finally:
-            aclose = getattr(chunks, "aclose", None)
-            if aclose is not None:
-                with contextlib.suppress(Exception):
-                    await aclose()
+            with contextlib.suppress(Exception):
+                await close_stream(chunks)
             with contextlib.suppress(Exception):
                 await credits.close()
             with contextlib.suppress(Exception):

@@ -28,9 +28,18 @@ __all__ = [
     "TransportError",
     "UploadBody",
     "WorkerTransport",
+    "close_stream",
 ]
 
 ByteStream = AsyncIterator[bytes]
+
+
+async def close_stream(stream: object) -> None:
+    """Close a byte stream early (async generators and iterators with
+    ``aclose``); one that cannot be closed is left alone."""
+    aclose = getattr(stream, "aclose", None)
+    if aclose is not None:
+        await aclose()
 
 
 class TransportError(Exception):
@@ -67,9 +76,7 @@ class Result:
 
     async def aclose(self) -> None:
         if self.stream is not None:
-            aclose = getattr(self.stream, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            await close_stream(self.stream)
 
 
 class Transport(Protocol):
