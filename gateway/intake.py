@@ -168,7 +168,6 @@ class StreamingIntake:
         self._check = _Verification(request, auth, size)
         self._idle = idle_timeout
         self._chunk = chunk_bytes
-        self.md5 = ""
         self.digests: BodyDigests | None = None
 
     async def _pieces(self) -> AsyncIterator[bytes]:
@@ -181,7 +180,6 @@ class StreamingIntake:
                     yield bytes(buffer[: self._chunk])
                     del buffer[: self._chunk]
         self.digests = self._check.finish()
-        self.md5 = self.digests.md5_hex
         yield bytes(buffer)
 
     def __aiter__(self) -> AsyncIterator[bytes]:

@@ -180,8 +180,9 @@ class PutObject(Request, frozen=True, kw_only=True, tag=True):
 
     ``streamed``: the body is too large for one frame.  The frame carries no
     payload; the receiver answers :class:`StreamOpen` and the body follows as
-    :class:`Chunk` frames (see "Streams" below).  ``md5`` is then empty and
-    arrives with the last chunk.
+    :class:`Chunk` frames (see "Streams" below).  ``md5`` is empty when the
+    gateway did not compute it (it does only to check a client's Content-MD5);
+    storage computes the ETag itself.
 
     ``checksums`` maps algorithm names (``CRC32``, ``CRC32C``, ``CRC64NVME``,
     ``SHA1``, ``SHA256``) to the base64 values the gateway verified; storage
@@ -349,8 +350,8 @@ class UploadPart(Request, frozen=True, kw_only=True, tag=True):
     """Store the frame's payload as part ``part_number`` (1..10000) of an upload,
     replacing any earlier part of that number; the reply is :class:`PartWritten`.
 
-    The body travels exactly as a :class:`PutObject` body does: inline with
-    its verified ``md5``, or ``streamed`` with the MD5 on the last chunk.
+    The body travels exactly as a :class:`PutObject` body does: inline, or
+    ``streamed`` as chunks.
     ``checksums`` are the part's verified ``x-amz-checksum-*`` values."""
 
     ROUTE = Route.WRITE
@@ -695,7 +696,7 @@ class Answer(msgspec.Struct, frozen=True, kw_only=True):
 #        ◀──── StreamOpen(queue, window)         ◀── ObjectMeta(stream_queue, window)
 #   Chunk(seq) ─────────▶ queue                  ◀──────────────── Chunk(seq)
 #        ◀─────────────── Credit(seq)       Credit(seq) ─────────▶ stream_queue
-#   Chunk(last, md5) ───▶                        ◀──────────────── Chunk(last)
+#   Chunk(last) ────────▶                        ◀──────────────── Chunk(last)
 #        ◀─────────────── ObjectWritten
 #
 # A sender never has more than ``window`` chunks unacknowledged, so no
@@ -714,12 +715,10 @@ class StreamFrame(msgspec.Struct, frozen=True, kw_only=True, tag_field="frame"):
 
 
 class Chunk(StreamFrame, frozen=True, kw_only=True, tag=True):
-    """Body bytes (the frame's payload); ``md5`` (hex) of the whole body rides
-    on the last chunk of an upload."""
+    """Body bytes (the frame's payload)."""
 
     seq: int
     last: bool = False
-    md5: str = ""
 
 
 class Credit(StreamFrame, frozen=True, kw_only=True, tag=True):

@@ -321,9 +321,7 @@ class AmqpRpcClient:
                     if isinstance(message, Credit):
                         acked = max(acked, message.seq)
                 last = following is None
-                chunk = Chunk(
-                    request_id=call.request_id, seq=seq, last=last, md5=body.md5 if last else ""
-                )
+                chunk = Chunk(request_id=call.request_id, seq=seq, last=last)
                 try:
                     async with asyncio.timeout(idle):
                         await self._publish(
@@ -770,8 +768,6 @@ class _StreamedUpload(IncomingBody):
                 raise S3Error("IncompleteBody", f"the upload was abandoned: {frame.reason}")
             if not isinstance(frame, Chunk) or frame.seq != expected:
                 raise S3Error("IncompleteBody", "upload chunks arrived out of order")
-            if frame.last:
-                self.md5 = frame.md5
             yield bytes(data)
             credit = Credit(request_id=self._call.request_id, seq=frame.seq)
             await self._worker._send(

@@ -57,10 +57,8 @@ class UploadBody(Protocol):
     """A request body the gateway streams to a worker.
 
     Iterating yields the body in pieces; the last piece is yielded only after
-    the whole body has been verified, and by then ``md5`` holds its hex MD5.
-    Iteration raises (an S3 error, a client disconnect) when the body is bad."""
-
-    md5: str
+    the whole body has been verified.  Iteration raises (an S3 error, a client
+    disconnect) when the body is bad."""
 
     def __aiter__(self) -> AsyncIterator[bytes]: ...
 
@@ -110,12 +108,9 @@ class Transport(Protocol):
 class IncomingBody:
     """The request body as a worker sees it: iterate it for the bytes.
 
-    ``inline`` is the whole body when it came in the call's frame.  For a
-    streamed body ``md5`` (the gateway-verified hex MD5) is set by the time
-    the last piece is yielded."""
+    ``inline`` is the whole body when it came in the call's frame."""
 
     inline: memoryview | None = None
-    md5: str = ""
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         raise NotImplementedError

@@ -46,13 +46,8 @@ class _HandedBody(IncomingBody):
     def __init__(self, body: UploadBody) -> None:
         self._body = body
 
-    async def _pieces(self) -> AsyncIterator[bytes]:
-        async for piece in self._body:
-            self.md5 = self._body.md5
-            yield piece
-
     def __aiter__(self) -> AsyncIterator[bytes]:
-        return self._pieces()
+        return aiter(self._body)
 
 
 class InProcessTransport:
