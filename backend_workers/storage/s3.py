@@ -245,7 +245,10 @@ async def _body_params(size: int, md5: str, body: AsyncIterator[bytes]) -> dict[
         return {"Body": _BodyReader(first, second, body)}
     if len(first) != size:
         raise S3Error("IncompleteBody")
-    params: dict[str, Any] = {"Body": first}
+    # A memoryview, not bytes: botocore wraps bytes in a BytesIO, which makes
+    # aiohttp write it in 64 KiB pieces after an ``Expect: 100-continue``
+    # round trip; a buffer goes out in one write.
+    params: dict[str, Any] = {"Body": memoryview(first)}
     if md5:
         params["ContentMD5"] = base64.b64encode(bytes.fromhex(md5)).decode()
     return params
@@ -273,6 +276,9 @@ class _BodyReader:
             return b""
 
 
+_USER_AGENT = "Sangraha (aiobotocore)"
+
+
 class S3Storage(UnsupportedStorage):
     """Storage on an S3 endpoint."""
 
@@ -293,6 +299,12 @@ class S3Storage(UnsupportedStorage):
             s3={"addressing_style": "path", "payload_signing_enabled": False},
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
+            # The parameters are built here from the typed contract; botocore
+            # re-validating every call costs CPU and refuses a memoryview Body.
+            parameter_validation=False,
+            # A fixed User-Agent: botocore otherwise rebuilds its composite
+            # one twice per call (~0.1 ms of CPU each time, measured).
+            user_agent=_USER_AGENT,
         )
         session = get_session()
         session.get_component("response_parser_factory").set_parser_defaults(

@@ -577,9 +577,8 @@ class AmqpWorker:
                     upload = await self._open_upload(message, call)
                     reply, out = await handler(call, upload)
                 else:
-                    reply, out = await asyncio.wait_for(
-                        handler(call, InlineBody(payload)), call.remaining()
-                    )
+                    async with asyncio.timeout(call.remaining()):
+                        reply, out = await handler(call, InlineBody(payload))
             except TimeoutError:
                 log.warning("request ran past its deadline; not answered", extra=_op(call))
                 await message.ack()
