@@ -228,8 +228,18 @@ def _parse_credential(value: str) -> _Credential | None:
 def _parse_amz_date(value: str) -> datetime | None:
     if not _AMZ_DATE.fullmatch(value):
         return None
+    # The pattern fixed every position, so slicing is exact (and several
+    # times cheaper than strptime, on every request).
     try:
-        return datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        return datetime(
+            int(value[0:4]),
+            int(value[4:6]),
+            int(value[6:8]),
+            int(value[9:11]),
+            int(value[11:13]),
+            int(value[13:15]),
+            tzinfo=UTC,
+        )
     except ValueError:
         return None
 

@@ -820,3 +820,17 @@ def test_garbage_presigned_parameters_only_raise_s3_errors(
     query = "&".join(f"{quote(k)}={quote(v, safe='')}" for k, v in params.items())
     with contextlib.suppress(S3Error):
         verify("GET", "/", query, [("host", "s3.test")])
+
+
+@settings(max_examples=300)
+@given(text=st.from_regex(r"[0-9]{8}T[0-9]{6}Z", fullmatch=True))
+def test_amz_date_parsing_agrees_with_strptime(text: str) -> None:
+    """The sliced parser accepts exactly the basic-format timestamps that
+    strptime accepts, and reads them the same."""
+    from s3compat.sigv4 import _parse_amz_date
+
+    try:
+        expected: datetime | None = datetime.strptime(text, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        expected = None
+    assert _parse_amz_date(text) == expected
