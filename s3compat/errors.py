@@ -91,6 +91,9 @@ CATALOGUE: dict[str, _Entry] = {
     "RequestTimeTooSkewed": _e(
         403, "The difference between the request time and the server's time is too large."
     ),
+    "RequestHeaderSectionTooLarge": _e(
+        400, "Your request header section exceeds the maximum allowed size."
+    ),
     "RequestTimeout": _e(
         400,
         "Your socket connection to the server was not read from or written to within the "

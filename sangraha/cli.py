@@ -276,12 +276,16 @@ def _uvicorn_config(app: object, settings: Settings) -> Any:
         raise SettingsError(
             "TLS needs both SANGRAHA_TLS_CERT_FILE and SANGRAHA_TLS_KEY_FILE (or neither)"
         )
+    from gateway.protocol import guarded_protocol
+    from gateway.s3app import new_request_id
+
     return uvicorn.Config(
         app,  # type: ignore[arg-type]
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http="httptools",
+        # httptools, with a deadline and a size cap on request heads.
+        http=guarded_protocol(settings.head_timeout, settings.head_max_bytes, new_request_id),
         lifespan="off",
         access_log=False,
         log_config=None,

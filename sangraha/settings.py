@@ -56,6 +56,10 @@ class Settings:
     max_inflight: int = 512
     max_inline_bytes: int = 16 * MiB
     max_header_bytes: int = 16 * 1024
+    # A request line and headers must arrive within head_timeout seconds and
+    # head_max_bytes bytes (gateway/protocol.py: slowloris, giant headers).
+    head_timeout: float = 20.0
+    head_max_bytes: int = 64 * 1024
     # Request body bytes one gateway holds in memory at once (503 SlowDown
     # beyond, after body_budget_wait seconds).
     max_buffered_bytes: int = 512 * MiB
