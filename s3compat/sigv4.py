@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import hashlib
 import hmac
 import re
@@ -152,8 +153,10 @@ def _hmac(key: bytes, msg: str) -> bytes:
     return hmac.new(key, msg.encode("utf-8"), hashlib.sha256).digest()
 
 
+@functools.lru_cache(maxsize=1024)
 def signing_key(secret: str, date: str, region: str, service: str = SERVICE) -> bytes:
-    """The derived SigV4 key for one day, region and service."""
+    """The derived SigV4 key for one day, region and service (cached: four
+    HMACs per request otherwise, for a value that changes once a day)."""
     key = _hmac(("AWS4" + secret).encode("utf-8"), date)
     key = _hmac(key, region)
     key = _hmac(key, service)

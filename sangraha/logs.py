@@ -8,12 +8,13 @@ passed around.
 from __future__ import annotations
 
 import contextvars
+import json
 import logging
 import sys
+import time
+from typing import Any
 
-from pythonjsonlogger.json import JsonFormatter
-
-__all__ = ["current_request_id", "request_context", "setup_logging"]
+__all__ = ["JsonLineFormatter", "current_request_id", "request_context", "setup_logging"]
 
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -38,24 +39,56 @@ class request_context:
             _request_id.reset(self._token)
 
 
-class _ContextFilter(logging.Filter):
+# Attributes every LogRecord has: anything else on a record came from ``extra``.
+_STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+}
+_encoder = json.JSONEncoder(ensure_ascii=False, default=str)
+
+
+class JsonLineFormatter(logging.Formatter):
+    """One JSON object per record: time (UTC, ISO 8601, milliseconds), level,
+    logger, message, the record's ``extra`` fields, request_id and role.
+
+    Written for the hot path (a line per request in every process): no
+    per-record strftime, no generic field machinery (docs/decisions.md).
+    Tracebacks only at DEBUG level; otherwise an exception is its one-line
+    message."""
+
     def __init__(self, role: str) -> None:
         super().__init__()
         self._role = role
+        self._second = -1
+        self._prefix = ""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not hasattr(record, "request_id"):
-            record.request_id = _request_id.get()
-        record.role = self._role
-        return True
+    def _time(self, record: logging.LogRecord) -> str:
+        second = int(record.created)
+        if second != self._second:
+            self._second = second
+            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        return f"{self._prefix}.{int(record.msecs):03d}Z"
 
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, object] = {
+            "time": self._time(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD:
+                line[key] = value
+        line.setdefault("request_id", _request_id.get())
+        line["role"] = self._role
+        if record.exc_info:
+            line["exc_info"] = self.formatException(record.exc_info)
+        return _encoder.encode(line)
 
-class _OneLineJsonFormatter(JsonFormatter):
-    """Tracebacks only at DEBUG level; otherwise the one-line error message."""
-
-    def formatException(self, ei: object) -> str:
+    def formatException(self, ei: Any) -> str:
         if logging.getLogger().isEnabledFor(logging.DEBUG):
-            return str(super().formatException(ei))
+            return super().formatException(ei)
         exc = ei[1] if isinstance(ei, tuple) else None
         return f"{type(exc).__name__}: {exc}"
 
@@ -63,13 +96,7 @@ class _OneLineJsonFormatter(JsonFormatter):
 def setup_logging(role: str, level: str = "INFO") -> None:
     """Configure the root logger for a process playing ``role``."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        _OneLineJsonFormatter(
-            "%(asctime)s %(levelname)s %(name)s %(message)s",
-            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-        )
-    )
-    handler.addFilter(_ContextFilter(role))
+    handler.setFormatter(JsonLineFormatter(role))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
