@@ -489,19 +489,22 @@ class S3Storage(UnsupportedStorage):
                     while True:
                         # Gather whole chunks: the socket hands out small pieces,
                         # and every piece would otherwise become a message.
-                        buffer = bytearray()
-                        while len(buffer) < _READ_CHUNK:
+                        # (A list and one join: each byte is copied once.)
+                        pieces: list[bytes] = []
+                        size = 0
+                        while size < _READ_CHUNK:
                             try:
                                 async with asyncio.timeout(self._settings.storage_timeout):
-                                    piece = await stream.read(_READ_CHUNK - len(buffer))
+                                    piece = await stream.read(_READ_CHUNK - size)
                             except (TimeoutError, OSError, BotoCoreError) as exc:
                                 raise StorageUnavailable(f"storage read failed: {exc}") from None
                             if not piece:
                                 break
-                            buffer += piece
-                        if not buffer:
+                            pieces.append(piece)
+                            size += len(piece)
+                        if not pieces:
                             return
-                        yield bytes(buffer)
+                        yield pieces[0] if len(pieces) == 1 else b"".join(pieces)
             finally:
                 stream.close()
 
