@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 _Outcome = tuple[AnyReply, Outgoing]
 
 
-async def _verified(body: IncomingBody, size: int) -> AsyncIterator[bytes]:
+async def _verified(body: IncomingBody, size: int) -> AsyncIterator[bytes | memoryview]:
     """Pass a streamed body through, checking its length.  Its content was
     verified by the gateway, which holds the last chunk back until the whole
     body checked out, so a bad body never completes a store's PUT."""

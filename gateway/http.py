@@ -112,7 +112,7 @@ class Response:
     # A large body, streamed: the response ends early (the connection is
     # dropped) if the stream fails, so a client never sees a short body as
     # a complete one.
-    stream: AsyncIterator[bytes] | None = None
+    stream: AsyncIterator[bytes | memoryview] | None = None
 
 
 def _header_bytes(value: str) -> bytes:

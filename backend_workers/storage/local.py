@@ -300,14 +300,14 @@ class LocalStorage(LocalMultipart, UnsupportedStorage):
     async def _spool(
         self,
         writer: BlobWriter,
-        body: AsyncIterator[bytes],
+        body: AsyncIterator[bytes | memoryview],
         size: int,
-        write: Callable[[list[bytes]], object],
-    ) -> list[bytes]:
+        write: Callable[[list[bytes | memoryview]], object],
+    ) -> list[bytes | memoryview]:
         """Write ``body`` (exactly ``size`` bytes) through ``write`` on a worker
         thread in batches of about _FLUSH_BYTES; returns the last, unwritten
         batch for the caller's finishing step."""
-        pending: list[bytes] = []
+        pending: list[bytes | memoryview] = []
         pending_bytes = received = 0
         async for chunk in body:
             received += len(chunk)
@@ -365,7 +365,9 @@ class LocalStorage(LocalMultipart, UnsupportedStorage):
 
     # ---------------------------------------------------------------- objects
 
-    async def put_object(self, req: PutObject, body: AsyncIterator[bytes]) -> ObjectWritten:
+    async def put_object(
+        self, req: PutObject, body: AsyncIterator[bytes | memoryview]
+    ) -> ObjectWritten:
         index = self._require_index()
         key = _key_bytes(req.key)
         if req.conditions:

@@ -145,13 +145,13 @@ class BlobWriter:
             )
         return self._fd
 
-    def write(self, chunks: list[bytes]) -> None:
+    def write(self, chunks: list[bytes | memoryview]) -> None:
         fd = self._open()
         for chunk in chunks:
             self._md5.update(chunk)
             _write_all(fd, chunk)
 
-    def finish(self, chunks: list[bytes], expected_md5: str) -> str:
+    def finish(self, chunks: list[bytes | memoryview], expected_md5: str) -> str:
         """Write the last chunks, check the MD5 and publish; the MD5 hex.
 
         ``BadDigest`` when the content's MD5 is not ``expected_md5``; the

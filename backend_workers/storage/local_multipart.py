@@ -98,7 +98,9 @@ def _new_upload_id() -> str:
     return f"{time.time_ns():016x}{secrets.token_hex(8)}"
 
 
-def _write_part(writer: BlobWriter, chunks: list[bytes], checksum: Checksum | None) -> None:
+def _write_part(
+    writer: BlobWriter, chunks: list[bytes | memoryview], checksum: Checksum | None
+) -> None:
     """Worker thread: append chunks to a part, feeding the upload's checksum."""
     if checksum is not None:
         for chunk in chunks:
@@ -107,7 +109,7 @@ def _write_part(writer: BlobWriter, chunks: list[bytes], checksum: Checksum | No
 
 
 def _finish_part(
-    writer: BlobWriter, chunks: list[bytes], md5: str, checksum: Checksum | None
+    writer: BlobWriter, chunks: list[bytes | memoryview], md5: str, checksum: Checksum | None
 ) -> str:
     """Worker thread: the last chunks, the MD5 check, publish; the part's MD5."""
     if checksum is not None:
@@ -153,10 +155,10 @@ class LocalMultipart:
         async def _spool(
             self,
             writer: BlobWriter,
-            body: AsyncIterator[bytes],
+            body: AsyncIterator[bytes | memoryview],
             size: int,
-            write: Callable[[list[bytes]], object],
-        ) -> list[bytes]: ...
+            write: Callable[[list[bytes | memoryview]], object],
+        ) -> list[bytes | memoryview]: ...
 
     # ---------------------------------------------------------------- create, abort
 
@@ -199,7 +201,9 @@ class LocalMultipart:
 
     # ---------------------------------------------------------------- parts
 
-    async def upload_part(self, req: UploadPart, body: AsyncIterator[bytes]) -> PartWritten:
+    async def upload_part(
+        self, req: UploadPart, body: AsyncIterator[bytes | memoryview]
+    ) -> PartWritten:
         index = self._require_index()
         key = _key_bytes(req.key)
         upload = await self._db(partial(index.get_upload, req.bucket, key, req.upload_id))

@@ -233,7 +233,9 @@ def _checksums_of(out: Mapping[str, Any]) -> dict[str, str]:
     return {a: str(out["Checksum" + a]) for a in ALGORITHMS if out.get("Checksum" + a)}
 
 
-async def _body_params(size: int, md5: str, body: AsyncIterator[bytes]) -> dict[str, Any]:
+async def _body_params(
+    size: int, md5: str, body: AsyncIterator[bytes | memoryview]
+) -> dict[str, Any]:
     """``Body`` (and ``ContentMD5``) for a PUT of ``size`` bytes from ``body``:
     one piece goes with Content-MD5 when its MD5 is known, so the store
     re-checks the bytes it keeps; more pieces stream (the gateway verified the
@@ -257,19 +259,24 @@ async def _body_params(size: int, md5: str, body: AsyncIterator[bytes]) -> dict[
 class _BodyReader:
     """Feeds an async iterator of chunks to aiobotocore as a streaming body."""
 
-    def __init__(self, first: bytes, second: bytes, rest: AsyncIterator[bytes]) -> None:
-        self._pending: list[bytes] = [first, second]
+    def __init__(
+        self,
+        first: bytes | memoryview,
+        second: bytes | memoryview,
+        rest: AsyncIterator[bytes | memoryview],
+    ) -> None:
+        self._pending: list[bytes | memoryview] = [first, second]
         self._rest = rest
 
     def __aiter__(self) -> _BodyReader:
         return self
 
-    async def __anext__(self) -> bytes:
+    async def __anext__(self) -> bytes | memoryview:
         if self._pending:
             return self._pending.pop(0)
         return await anext(self._rest)
 
-    async def read(self, size: int = -1) -> bytes:
+    async def read(self, size: int = -1) -> bytes | memoryview:
         try:
             return await self.__anext__()
         except StopAsyncIteration:
@@ -378,7 +385,9 @@ class S3Storage(UnsupportedStorage):
 
     # ---------------------------------------------------------------- objects
 
-    async def put_object(self, req: PutObject, body: AsyncIterator[bytes]) -> ObjectWritten:
+    async def put_object(
+        self, req: PutObject, body: AsyncIterator[bytes | memoryview]
+    ) -> ObjectWritten:
         if not _storable(req.key):
             raise _unstorable()
         params: dict[str, Any] = {
@@ -678,7 +687,9 @@ class S3Storage(UnsupportedStorage):
             checksum_type=req.checksum_type,
         )
 
-    async def upload_part(self, req: UploadPart, body: AsyncIterator[bytes]) -> PartWritten:
+    async def upload_part(
+        self, req: UploadPart, body: AsyncIterator[bytes | memoryview]
+    ) -> PartWritten:
         params = self._upload(req)
         params.update(
             PartNumber=req.part_number,

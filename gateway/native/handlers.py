@@ -214,9 +214,9 @@ def _download_headers(meta: ObjectMeta, key: str) -> dict[str, str]:
     return headers
 
 
-async def _closing(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+async def _closing(stream: AsyncIterator[bytes | memoryview]) -> AsyncIterator[bytes]:
     try:
         async for chunk in stream:
-            yield chunk
+            yield bytes(chunk)
     finally:
         await close_stream(stream)

@@ -31,7 +31,7 @@ __all__ = [
     "close_stream",
 ]
 
-ByteStream = AsyncIterator[bytes]
+ByteStream = AsyncIterator[bytes | memoryview]
 
 
 async def close_stream(stream: object) -> None:
@@ -112,7 +112,7 @@ class IncomingBody:
 
     inline: memoryview | None = None
 
-    def __aiter__(self) -> AsyncIterator[bytes]:
+    def __aiter__(self) -> AsyncIterator[bytes | memoryview]:
         raise NotImplementedError
 
 
@@ -120,11 +120,11 @@ class InlineBody(IncomingBody):
     def __init__(self, payload: memoryview) -> None:
         self.inline = payload
 
-    async def _pieces(self) -> AsyncIterator[bytes]:
+    async def _pieces(self) -> AsyncIterator[bytes | memoryview]:
         if self.inline:
-            yield bytes(self.inline)
+            yield self.inline  # a view of the received frame: no copy
 
-    def __aiter__(self) -> AsyncIterator[bytes]:
+    def __aiter__(self) -> AsyncIterator[bytes | memoryview]:
         return self._pieces()
 
 
