@@ -425,7 +425,9 @@ class AmqpRpcClient:
         except TimeoutError:
             raise TransportError("ServiceUnavailable", "RabbitMQ did not confirm in time") from None
 
-    async def _on_reply(self, message: AbstractIncomingMessage) -> None:
+    def _on_reply(self, message: AbstractIncomingMessage) -> None:
+        # A plain function, not a coroutine: aio-pika then calls it soon
+        # instead of creating a task for every reply frame.
         conversation = self._pending.get(message.correlation_id or "")
         if conversation is None:
             log.info(
