@@ -414,3 +414,8 @@ OPERATIONS.update(_OBJECT_OPERATIONS)
 from gateway.s3ops_multipart import OPERATIONS as _MULTIPART_OPERATIONS  # noqa: E402
 
 OPERATIONS.update(_MULTIPART_OPERATIONS)
+
+# Bucket configurations Sangraha does not keep, object versions: gateway.s3ops_bucketconfig.
+from gateway.s3ops_bucketconfig import OPERATIONS as _BUCKET_CONFIG_OPERATIONS  # noqa: E402
+
+OPERATIONS.update(_BUCKET_CONFIG_OPERATIONS)

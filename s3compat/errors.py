@@ -76,20 +76,36 @@ CATALOGUE: dict[str, _Entry] = {
     "MissingContentLength": _e(411, "You must provide the Content-Length HTTP header."),
     "MissingSecurityHeader": _e(400, "Your request is missing a required header."),
     "NoSuchBucket": _e(404, "The specified bucket does not exist."),
+    "NoSuchBucketPolicy": _e(404, "The bucket policy does not exist."),
+    "NoSuchCORSConfiguration": _e(404, "The CORS configuration does not exist."),
     "NoSuchKey": _e(404, "The specified key does not exist."),
+    "NoSuchLifecycleConfiguration": _e(404, "The lifecycle configuration does not exist."),
+    "NoSuchPublicAccessBlockConfiguration": _e(
+        404, "The public access block configuration was not found."
+    ),
     "NoSuchTagSet": _e(404, "The TagSet does not exist."),
     "NoSuchUpload": _e(
         404,
         "The specified multipart upload does not exist. The upload ID might be invalid, or the "
         "multipart upload might have been aborted or completed.",
     ),
+    "NoSuchWebsiteConfiguration": _e(
+        404, "The specified bucket does not have a website configuration."
+    ),
     "NotImplemented": _e(
         501, "A header you provided implies functionality that is not implemented."
     ),
     "NotModified": _e(304, "Not Modified"),
+    "ObjectLockConfigurationNotFoundError": _e(
+        404, "Object Lock configuration does not exist for this bucket."
+    ),
+    "OwnershipControlsNotFoundError": _e(404, "The bucket ownership controls were not found."),
     "PreconditionFailed": _e(412, "At least one of the pre-conditions you specified did not hold."),
     "RequestTimeTooSkewed": _e(
         403, "The difference between the request time and the server's time is too large."
+    ),
+    "ReplicationConfigurationNotFoundError": _e(
+        404, "The replication configuration was not found."
     ),
     "RequestHeaderSectionTooLarge": _e(
         400, "Your request header section exceeds the maximum allowed size."
@@ -98,6 +114,9 @@ CATALOGUE: dict[str, _Entry] = {
         400,
         "Your socket connection to the server was not read from or written to within the "
         "timeout period.",
+    ),
+    "ServerSideEncryptionConfigurationNotFoundError": _e(
+        404, "The server side encryption configuration was not found."
     ),
     "ServiceUnavailable": _e(503, "Please reduce your request rate."),
     "SignatureDoesNotMatch": _e(

@@ -32,6 +32,7 @@ __all__ = [
     "parse_encoding_type",
     "parse_list_v1",
     "parse_list_v2",
+    "parse_list_versions",
     "parse_max_keys",
 ]
 
@@ -175,6 +176,41 @@ def parse_list_v1(query: Mapping[str, str]) -> ListParams:
         fetch_owner=True,
         version=1,
     )
+
+
+def parse_list_versions(query: Mapping[str, str]) -> tuple[ListParams, str]:
+    """ListObjectVersions parameters, and the version-id-marker.
+
+    Every object has exactly one version, ``null``, so the key-marker
+    alone decides where the page starts (the version after ``(key, null)``
+    is the next key's).  A version-id-marker needs a key-marker, and can
+    only be ``null``: S3's InvalidArgument otherwise.
+    """
+    key_marker = query.get("key-marker", "")
+    version_id_marker = query.get("version-id-marker", "")
+    if version_id_marker and not key_marker:
+        raise S3Error(
+            "InvalidArgument",
+            "A version-id marker cannot be specified without a key marker.",
+            extra={"ArgumentName": "version-id-marker", "ArgumentValue": version_id_marker[:1024]},
+        )
+    if version_id_marker not in ("", "null"):
+        raise S3Error(
+            "InvalidArgument",
+            "Invalid version id specified",
+            extra={"ArgumentName": "version-id-marker", "ArgumentValue": version_id_marker[:1024]},
+        )
+    params = ListParams(
+        prefix=query.get("prefix", ""),
+        delimiter=query.get("delimiter", ""),
+        max_keys=parse_max_keys(query.get("max-keys")),
+        start_after=key_marker,
+        cursor=None,
+        encoding_type=parse_encoding_type(query.get("encoding-type")),
+        fetch_owner=True,
+        version=1,
+    )
+    return params, version_id_marker
 
 
 _T = TypeVar("_T")

@@ -53,13 +53,16 @@ __all__ = [
     "render_copy_object_result",
     "render_copy_part_result",
     "render_delete_result",
+    "render_empty_configuration",
     "render_initiate_multipart",
     "render_list_buckets",
     "render_list_multipart_uploads",
     "render_list_parts",
     "render_list_v1",
     "render_list_v2",
+    "render_list_versions",
     "render_location",
+    "render_request_payment",
     "render_tagging",
     "render_versioning",
     "xml_text",
@@ -138,7 +141,6 @@ class CompletedPart:
 
 
 # --------------------------------------------------------------------------- rendering
-
 
 
 def _el(name: str, value: str | int | bool | None) -> str:
@@ -269,6 +271,67 @@ def render_list_v1(
         *_prefixes(common_prefixes, enc),
     ]
     return _doc("ListBucketResult", body)
+
+
+def render_list_versions(
+    params: ListParams,
+    *,
+    name: str,
+    version_id_marker: str,
+    versions: Sequence[ObjectEntry],
+    common_prefixes: Sequence[str],
+    is_truncated: bool,
+    next_key_marker: str | None,
+) -> bytes:
+    """ListVersionsResult for ListObjectVersions of a bucket that was never
+    versioned: each object is its one ``null`` version, the latest.
+
+    ``params.start_after`` is the request's key-marker.  NextKeyMarker and
+    NextVersionIdMarker appear when the result is truncated.
+    """
+    enc = params.encoding_type
+    entries = []
+    for e in versions:
+        owner = _owner(e.owner) if e.owner is not None else ""
+        entries.append(
+            "<Version>"
+            + _el("Key", encode_key(e.key, enc))
+            + _el("VersionId", "null")
+            + _el("IsLatest", True)
+            + _el("LastModified", iso8601(e.last_modified))
+            + _el("ETag", _quoted(e.etag))
+            + _el("Size", e.size)
+            + owner
+            + _el("StorageClass", e.storage_class)
+            + "</Version>"
+        )
+    next_marker = next_key_marker if is_truncated else None
+    body = [
+        _el("Name", name),
+        _el("Prefix", encode_key(params.prefix, enc)),
+        _el("KeyMarker", encode_key(params.start_after, enc)),
+        _el("VersionIdMarker", version_id_marker),
+        _el("NextKeyMarker", encode_key(next_marker, enc) if next_marker is not None else None),
+        _el("NextVersionIdMarker", "null" if next_marker is not None else None),
+        _el("MaxKeys", params.max_keys),
+        _el("Delimiter", encode_key(params.delimiter, enc) if params.delimiter else None),
+        _el("EncodingType", enc),
+        _el("IsTruncated", is_truncated),
+        *entries,
+        *_prefixes(common_prefixes, enc),
+    ]
+    return _doc("ListVersionsResult", body)
+
+
+def render_empty_configuration(root: str, body: Sequence[str] = ()) -> bytes:
+    """A configuration document with nothing configured, e.g. an empty
+    ``BucketLoggingStatus`` (logging off)."""
+    return _doc(root, body)
+
+
+def render_request_payment() -> bytes:
+    """RequestPaymentConfiguration: the bucket owner pays (the only mode)."""
+    return _doc("RequestPaymentConfiguration", [_el("Payer", "BucketOwner")])
 
 
 def render_location(region: str | None) -> bytes:
