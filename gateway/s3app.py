@@ -10,6 +10,7 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from gateway import access
@@ -44,6 +45,19 @@ def new_request_id() -> str:
             _ids = secrets.token_bytes(_ID_BYTES * 512)
         piece, _ids = _ids[:_ID_BYTES], _ids[_ID_BYTES:]
     return piece.hex().upper()
+
+
+def _check_version_id(route: routing.S3Route, query: Mapping[str, str]) -> None:
+    """Objects have one version, S3's ``null`` (buckets are never
+    versioned): ``?versionId=null`` names it, any other ID is refused as S3
+    refuses an ID that cannot belong to the bucket."""
+    version_id = query.get("versionId")
+    if route.key is not None and version_id is not None and version_id != "null":
+        raise S3Error(
+            "InvalidArgument",
+            "Invalid version id specified",
+            extra={"ArgumentName": "versionId", "ArgumentValue": version_id[:1024]},
+        )
 
 
 class S3App:
@@ -109,6 +123,7 @@ class S3App:
             handler = OPERATIONS.get(operation)
             if handler is None:
                 raise S3Error("NotImplemented", f"{operation} is not implemented by Sangraha.")
+            _check_version_id(route, request.query)
 
             async def send_call(
                 contract_request: AnyRequest, payload: bytes, upload: UploadBody | None = None

@@ -36,9 +36,7 @@ NOT_CONFIGURED = [
 
 
 @pytest.mark.parametrize(("method", "code"), NOT_CONFIGURED)
-def test_reading_a_configuration_the_bucket_lacks_is_its_not_found_error(
-    s3, bucket, method, code
-):
+def test_reading_a_configuration_the_bucket_lacks_is_its_not_found_error(s3, bucket, method, code):
     assert _error(getattr(s3, method), Bucket=bucket) == (404, code)
 
 
@@ -142,3 +140,17 @@ def test_a_version_id_marker_needs_a_key_marker_and_must_be_null(s3, bucket):
 def test_versions_of_a_missing_bucket(s3):
     missing = f"missing-{uuid.uuid4().hex[:12]}"
     assert _error(s3.list_object_versions, Bucket=missing) == (404, "NoSuchBucket")
+
+
+def test_the_null_version_is_the_object_and_other_version_ids_are_refused(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"current")
+    assert s3.get_object(Bucket=bucket, Key="k", VersionId="null")["Body"].read() == b"current"
+    assert s3.head_object(Bucket=bucket, Key="k", VersionId="null")["ContentLength"] == 7
+    for call in (s3.get_object, s3.delete_object, s3.get_object_tagging):
+        assert _error(call, Bucket=bucket, Key="k", VersionId="3HL4kqtJlcpXroDTDmJ") == (
+            400,
+            "InvalidArgument",
+        )
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"current"  # not deleted
+    s3.delete_object(Bucket=bucket, Key="k", VersionId="null")
+    assert _error(s3.head_object, Bucket=bucket, Key="k")[0] == 404
