@@ -26,6 +26,7 @@ from s3compat.acl import MAX_ACL_BODY, check_private_acl
 from s3compat.conditional import write_conditions
 from s3compat.copysource import parse_copy_source
 from s3compat.errors import S3Error
+from s3compat.timefmt import http_date
 from sangraha.contract import (
     CopyObject,
     DeleteObjects,
@@ -209,6 +210,18 @@ async def get_bucket_versioning(ctx: Context) -> Response:
     return Response(200, [XML], xmlbodies.render_versioning(None))
 
 
+async def get_object_attributes(ctx: Context) -> Response:
+    """The object's metadata as a document, from one HEAD with its checksums."""
+    wanted = xmlbodies.parse_object_attributes(ctx.request.headers.get("x-amz-object-attributes"))
+    meta, _ = await ctx.call(
+        HeadObject(bucket=ctx.bucket, key=ctx.key, checksum_mode=True), ObjectMeta
+    )
+    body = xmlbodies.render_object_attributes(
+        wanted, etag=meta.etag, size=meta.size, checksums=meta.checksums
+    )
+    return Response(200, [XML, ("last-modified", http_date(meta.last_modified))], body)
+
+
 OPERATIONS: dict[str, Callable[[Context], Awaitable[Response]]] = {
     "CopyObject": copy_object,
     "DeleteObjects": delete_objects,
@@ -220,4 +233,5 @@ OPERATIONS: dict[str, Callable[[Context], Awaitable[Response]]] = {
     "GetBucketAcl": get_bucket_acl,
     "PutBucketAcl": put_bucket_acl,
     "GetBucketVersioning": get_bucket_versioning,
+    "GetObjectAttributes": get_object_attributes,
 }

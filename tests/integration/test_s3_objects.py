@@ -223,7 +223,6 @@ def test_without_overrides_the_stored_headers_are_served(s3, bucket):
         lambda s3, b: s3.get_object_retention(Bucket=b, Key="k"),
         lambda s3, b: s3.get_object_legal_hold(Bucket=b, Key="k"),
         lambda s3, b: s3.restore_object(Bucket=b, Key="k", RestoreRequest={"Days": 1}),
-        lambda s3, b: s3.get_object_attributes(Bucket=b, Key="k", ObjectAttributes=["ETag"]),
         lambda s3, b: s3.put_bucket_notification_configuration(
             Bucket=b, NotificationConfiguration={}
         ),
@@ -238,7 +237,6 @@ def test_without_overrides_the_stored_headers_are_served(s3, bucket):
         "GetObjectRetention",
         "GetObjectLegalHold",
         "RestoreObject",
-        "GetObjectAttributes",
         "PutBucketNotification",
     ],
 )
