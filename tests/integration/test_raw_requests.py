@@ -368,29 +368,41 @@ def test_odd_transfer_encodings_are_refused_and_write_nothing(target, s3, bucket
 # --------------------------------------------------------------------- unsupported operations
 
 _UNSUPPORTED_BUCKET = [
-    ("GET", "policy"),
     ("PUT", "policy"),
-    ("DELETE", "policy"),
-    ("GET", "cors"),
     ("PUT", "cors"),
-    ("GET", "lifecycle"),
     ("PUT", "lifecycle"),
-    ("GET", "website"),
-    ("GET", "replication"),
-    ("GET", "encryption"),
     ("PUT", "encryption"),
-    ("GET", "object-lock"),
-    ("GET", "logging"),
-    ("GET", "notification"),
     ("GET", "analytics"),
     ("GET", "metrics&id=m1"),
     ("GET", "inventory"),
     ("GET", "intelligent-tiering"),
-    ("GET", "publicAccessBlock"),
-    ("GET", "ownershipControls"),
-    ("GET", "accelerate"),
-    ("GET", "requestPayment"),
 ]
+
+# Configurations Sangraha does not keep: read as "none", deleted as a no-op.
+_NOT_CONFIGURED_BUCKET = [
+    ("GET", "policy", 404, "NoSuchBucketPolicy"),
+    ("DELETE", "policy", 204, None),
+    ("GET", "cors", 404, "NoSuchCORSConfiguration"),
+    ("GET", "lifecycle", 404, "NoSuchLifecycleConfiguration"),
+    ("GET", "website", 404, "NoSuchWebsiteConfiguration"),
+    ("GET", "replication", 404, "ReplicationConfigurationNotFoundError"),
+    ("GET", "encryption", 404, "ServerSideEncryptionConfigurationNotFoundError"),
+    ("GET", "object-lock", 404, "ObjectLockConfigurationNotFoundError"),
+    ("GET", "publicAccessBlock", 404, "NoSuchPublicAccessBlockConfiguration"),
+    ("GET", "ownershipControls", 404, "OwnershipControlsNotFoundError"),
+    ("GET", "logging", 200, None),
+    ("GET", "notification", 200, None),
+    ("GET", "accelerate", 200, None),
+    ("GET", "requestPayment", 200, None),
+]
+
+
+@pytest.mark.parametrize(("method", "subresource", "status", "code"), _NOT_CONFIGURED_BUCKET)
+def test_bucket_configurations_sangraha_does_not_keep(
+    target, bucket, method, subresource, status, code
+):
+    reply = send(target, sign(target, method, f"/{bucket}?{subresource}"), b"")
+    assert (reply.status, reply.code) == (status, code), reply.body
 
 
 @pytest.mark.parametrize(("method", "subresource"), _UNSUPPORTED_BUCKET)
