@@ -15,7 +15,7 @@ from typing import TypeVar
 import msgspec
 
 from gateway.budget import ByteBudget
-from gateway.http import Request, Response, read_body
+from gateway.http import Request, Response
 from gateway.intake import (
     StreamingIntake,
     declared_size,
@@ -57,6 +57,7 @@ __all__ = ["OPERATIONS", "Context"]
 R = TypeVar("R", bound=Reply)
 
 MAX_SINGLE_PUT = 5 * 1024**3
+_MAX_CREATE_BUCKET_BODY = 64 * 1024
 
 XML = ("content-type", "application/xml")
 _STORED_HEADERS = (
@@ -136,14 +137,30 @@ async def list_buckets(ctx: Context) -> Response:
     return Response(200, [XML], xmlbodies.render_list_buckets(_owner(ctx), entries))
 
 
+async def read_xml_body(ctx: Context, limit: int) -> bytes:
+    """The verified body of a request whose body is a small XML document
+    (Content-MD5, x-amz-checksum-* and the signed payload hash checked), held
+    against the gateway's body budget while it is read; none is ``b""``."""
+    headers = ctx.request.headers
+    if not any(
+        h in headers
+        for h in ("content-length", "transfer-encoding", "x-amz-decoded-content-length")
+    ):
+        return b""
+    size = declared_size(ctx.request, ctx.auth)
+    if size > limit:
+        raise S3Error("MalformedXML", f"The XML body exceeds the maximum size of {limit} bytes.")
+    async with ctx.budget.hold(size):
+        intake = await read_verified_body(
+            ctx.request, ctx.auth, size=size, idle_timeout=ctx.settings.request_timeout
+        )
+    return intake.body
+
+
 async def create_bucket(ctx: Context) -> Response:
     names.validate_bucket_name(ctx.bucket)
-    body = bytearray()
-    async for chunk in read_body(ctx.request.receive, ctx.settings.request_timeout):
-        body += chunk
-        if len(body) > 64 * 1024:
-            raise S3Error("MalformedXML", "the CreateBucketConfiguration is too large")
-    constraint = xmlbodies.parse_create_bucket(bytes(body))
+    body = await read_xml_body(ctx, _MAX_CREATE_BUCKET_BODY)
+    constraint = xmlbodies.parse_create_bucket(body)
     if constraint and constraint != ctx.settings.region:
         raise S3Error(
             "InvalidLocationConstraint",

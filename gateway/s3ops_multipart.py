@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from gateway.http import Response
-from gateway.intake import declared_size, header_checksums, read_verified_body
-from gateway.s3ops import XML, Context, _dt, _owner, _stored_headers, send_with_body
+from gateway.intake import declared_size, header_checksums
+from gateway.s3ops import XML, Context, _dt, _owner, _stored_headers, read_xml_body, send_with_body
 from s3compat import names, xmlbodies
 from s3compat.checksums import ALGORITHMS, header_name
 from s3compat.conditional import write_conditions
@@ -79,24 +79,6 @@ def _checksum_elements(checksums: dict[str, str]) -> dict[str, str]:
 
 def _checksum_headers(checksums: dict[str, str]) -> list[tuple[str, str]]:
     return [(header_name(a), v) for a, v in checksums.items() if a in ALGORITHMS]
-
-
-async def _xml_body(ctx: Context, limit: int) -> bytes:
-    """The verified body of a request whose body is a small XML document."""
-    headers = ctx.request.headers
-    if not any(
-        h in headers
-        for h in ("content-length", "transfer-encoding", "x-amz-decoded-content-length")
-    ):
-        return b""
-    size = declared_size(ctx.request, ctx.auth)
-    if size > limit:
-        raise S3Error("MalformedXML", f"The XML body exceeds the maximum size of {limit} bytes.")
-    async with ctx.budget.hold(size):
-        intake = await read_verified_body(
-            ctx.request, ctx.auth, size=size, idle_timeout=ctx.settings.request_timeout
-        )
-    return intake.body
 
 
 # ------------------------------------------------------------------ create, abort
@@ -206,7 +188,7 @@ def _location(ctx: Context) -> str:
 
 async def complete_multipart_upload(ctx: Context) -> Response:
     upload_id = _upload_id(ctx)
-    body = await _xml_body(ctx, xmlbodies.MAX_COMPLETE_MULTIPART_BODY)
+    body = await read_xml_body(ctx, xmlbodies.MAX_COMPLETE_MULTIPART_BODY)
     parts = xmlbodies.parse_complete_multipart_parts(body)
     request = CompleteMultipartUpload(
         bucket=ctx.bucket,

@@ -19,8 +19,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from gateway.http import Response
-from gateway.intake import declared_size, read_verified_body
-from gateway.s3ops import XML, Context, _dt, _owner, _stored_headers
+from gateway.s3ops import XML, Context, _dt, _owner, _stored_headers, read_xml_body
 from s3compat import names, xmlbodies
 from s3compat.acl import MAX_ACL_BODY, check_private_acl
 from s3compat.conditional import write_conditions
@@ -55,24 +54,6 @@ _SELF_COPY = (
     "changing the object's metadata, storage class, website redirect location or encryption "
     "attributes."
 )
-
-
-async def _small_body(ctx: Context, limit: int) -> bytes:
-    """The verified body of a request whose body is a small XML document
-    (Content-MD5, x-amz-checksum-* and the signed payload hash checked)."""
-    headers = ctx.request.headers
-    if not any(
-        h in headers
-        for h in ("content-length", "transfer-encoding", "x-amz-decoded-content-length")
-    ):
-        return b""
-    size = declared_size(ctx.request, ctx.auth)
-    if size > limit:
-        raise S3Error("MalformedXML", f"The XML body exceeds the maximum size of {limit} bytes.")
-    intake = await read_verified_body(
-        ctx.request, ctx.auth, size=size, idle_timeout=ctx.settings.request_timeout
-    )
-    return intake.body
 
 
 def _directive(ctx: Context, header: str) -> bool:
@@ -140,7 +121,7 @@ async def delete_objects(ctx: Context) -> Response:
     """POST ?delete.  Content-MD5 is checked when sent, never required (boto3
     from 1.36 sends a CRC32 instead).  Keys that are not valid S3 keys fail
     alone, in the Error list; the others go to storage in one request."""
-    body = await _small_body(ctx, xmlbodies.MAX_DELETE_BODY)
+    body = await read_xml_body(ctx, xmlbodies.MAX_DELETE_BODY)
     objects, quiet = xmlbodies.parse_delete_objects(body)
     keys: list[str] = []
     errors: list[tuple[str, str, str]] = []
@@ -168,7 +149,7 @@ async def get_object_tagging(ctx: Context) -> Response:
 
 
 async def put_object_tagging(ctx: Context) -> Response:
-    tags = xmlbodies.parse_tagging(await _small_body(ctx, xmlbodies.MAX_XML_BODY))
+    tags = xmlbodies.parse_tagging(await read_xml_body(ctx, xmlbodies.MAX_XML_BODY))
     await ctx.call(PutObjectTagging(bucket=ctx.bucket, key=ctx.key, tags=tags), Done)
     return Response(200)
 
@@ -187,7 +168,7 @@ async def get_object_acl(ctx: Context) -> Response:
 
 
 async def put_object_acl(ctx: Context) -> Response:
-    body = await _small_body(ctx, MAX_ACL_BODY)
+    body = await read_xml_body(ctx, MAX_ACL_BODY)
     check_private_acl(ctx.request.headers, body, _owner(ctx).id)
     await ctx.call(HeadObject(bucket=ctx.bucket, key=ctx.key), ObjectMeta)
     return Response(200)
@@ -199,7 +180,7 @@ async def get_bucket_acl(ctx: Context) -> Response:
 
 
 async def put_bucket_acl(ctx: Context) -> Response:
-    body = await _small_body(ctx, MAX_ACL_BODY)
+    body = await read_xml_body(ctx, MAX_ACL_BODY)
     check_private_acl(ctx.request.headers, body, _owner(ctx).id)
     await ctx.call(HeadBucket(bucket=ctx.bucket), Done)
     return Response(200)
