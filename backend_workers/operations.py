@@ -69,6 +69,22 @@ async def _verified(body: IncomingBody, size: int) -> AsyncIterator[bytes | memo
         raise S3Error("IncompleteBody", f"received {received} bytes of the {size} announced")
 
 
+def _body(
+    request: PutObject | UploadPart, incoming: IncomingBody
+) -> AsyncIterator[bytes | memoryview]:
+    """The body of a PutObject or UploadPart for storage: a streamed one has
+    its length checked as it passes, an inline one is checked now."""
+    if request.streamed:
+        return _verified(incoming, request.size)
+    payload = incoming.inline if incoming.inline is not None else memoryview(b"")
+    if len(payload) != request.size:
+        raise S3Error(
+            "IncompleteBody",
+            f"received {len(payload)} bytes of the {request.size} announced",
+        )
+    return aiter(incoming)
+
+
 async def _closing(opened: ObjectRead) -> AsyncIterator[bytes]:
     try:
         async for chunk in opened.chunks:
@@ -183,27 +199,11 @@ class Operations:
         return Done()
 
     async def _put(self, request: PutObject, incoming: IncomingBody) -> AnyReply:
-        if request.streamed:
-            return await self._storage.put_object(request, _verified(incoming, request.size))
-        payload = incoming.inline if incoming.inline is not None else memoryview(b"")
-        if len(payload) != request.size:
-            raise S3Error(
-                "IncompleteBody",
-                f"received {len(payload)} bytes of the {request.size} announced",
-            )
-        return await self._storage.put_object(request, aiter(incoming))
+        return await self._storage.put_object(request, _body(request, incoming))
 
     async def _upload_part(self, request: UploadPart, incoming: IncomingBody) -> AnyReply:
         """A part's body arrives exactly as a PutObject body does."""
-        if request.streamed:
-            return await self._storage.upload_part(request, _verified(incoming, request.size))
-        payload = incoming.inline if incoming.inline is not None else memoryview(b"")
-        if len(payload) != request.size:
-            raise S3Error(
-                "IncompleteBody",
-                f"received {len(payload)} bytes of the {request.size} announced",
-            )
-        return await self._storage.upload_part(request, aiter(incoming))
+        return await self._storage.upload_part(request, _body(request, incoming))
 
     async def _get(self, request: GetObject) -> _Outcome:
         opened = await self._storage.get_object(request)
