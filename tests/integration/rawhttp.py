@@ -125,6 +125,18 @@ def send(
 # --- aws-chunked encoding ------------------------------------------------------------------
 
 
+def response_complete(received: bytes) -> bool:
+    """Whether ``received`` holds one whole response (head and Content-Length body)."""
+    head, sep, body = received.partition(b"\r\n\r\n")
+    if not sep:
+        return False
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return len(body) >= int(value)
+    return False
+
+
 def _hmac(key: bytes, message: str) -> bytes:
     return hmac.new(key, message.encode(), hashlib.sha256).digest()
 

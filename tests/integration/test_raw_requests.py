@@ -21,6 +21,7 @@ from tests.integration.rawhttp import (
     connection,
     crc32_b64,
     put_signed_streaming,
+    response_complete,
     send,
     sign,
     streaming_put,
@@ -304,23 +305,11 @@ def _raw_exchange(target, data: bytes, *, until_close: bool = False) -> bytes:
         try:
             while chunk := sock.recv(65536):
                 received += chunk
-                if not until_close and _complete(received):
+                if not until_close and response_complete(received):
                     break
         except OSError:
             pass
     return received
-
-
-def _complete(received: bytes) -> bool:
-    """Whether ``received`` holds one whole response (head and Content-Length body)."""
-    head, sep, body = received.partition(b"\r\n\r\n")
-    if not sep:
-        return False
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            return len(body) >= int(value)
-    return False
 
 
 def _request_bytes(target, signed, body: bytes, extra: list[tuple[str, str]]) -> bytes:

@@ -16,7 +16,7 @@ import pytest
 import xmltodict
 
 from tests.integration.conftest import Target
-from tests.integration.rawhttp import sign
+from tests.integration.rawhttp import response_complete, sign
 
 pytestmark = pytest.mark.services
 
@@ -47,20 +47,12 @@ def _read_until_close(sock: socket.socket, limit: float = 15.0) -> bytes:
 def _read_response(sock: socket.socket) -> bytes:
     """One whole response: its head, and as many body bytes as it announces."""
     received = b""
-    while True:
-        head, sep, body = received.partition(b"\r\n\r\n")
-        if sep:
-            lengths = [
-                int(line.split(b":", 1)[1])
-                for line in head.split(b"\r\n")[1:]
-                if line.lower().startswith(b"content-length:")
-            ]
-            if len(body) >= (lengths[0] if lengths else 0):
-                return received
+    while not response_complete(received):
         chunk = sock.recv(65536)
         if not chunk:
-            return received
+            break
         received += chunk
+    return received
 
 
 def _status_and_code(response: bytes) -> tuple[int, str]:
