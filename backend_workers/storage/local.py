@@ -41,7 +41,13 @@ from pathlib import Path
 from typing import Final, TypeVar
 
 from backend_workers.storage.base import ObjectRead, StorageUnavailable, UnsupportedStorage
-from backend_workers.storage.local_blobs import BlobChunks, BlobStore, BlobWriter
+from backend_workers.storage.local_blobs import (
+    BlobChunks,
+    BlobStore,
+    BlobWriter,
+    close_opened,
+    consume_outcome,
+)
 from backend_workers.storage.local_index import Index, IndexUnusable, ObjectRow
 from backend_workers.storage.local_multipart import LocalMultipart
 from s3compat.conditional import check_copy_source, check_read
@@ -101,11 +107,6 @@ class _PendingCommit:
     row: ObjectRow
     done: asyncio.Future[float]  # resolves to the commit time
     conditions: Mapping[str, str] | None = None
-
-
-def _consume(fut: asyncio.Future[T]) -> None:
-    if not fut.cancelled():
-        fut.exception()
 
 
 def _key_bytes(key: str) -> bytes:
@@ -281,9 +282,15 @@ class LocalStorage(LocalMultipart, UnsupportedStorage):
             raise StorageUnavailable("the local storage is not started or is closed")
         return self._index
 
-    async def _db(self, job: Callable[[], T]) -> T:
+    async def _db(
+        self,
+        job: Callable[[], T],
+        on_cancel: Callable[[asyncio.Future[T]], object] = consume_outcome,
+    ) -> T:
         """Run ``job`` on the index thread.  Once submitted it runs to the end even if
-        the caller is cancelled, so a commit and its blob bookkeeping stay together."""
+        the caller is cancelled, so a commit and its blob bookkeeping stay together;
+        ``on_cancel`` then gets the job's future once it is done (to close a file
+        the job opened, say)."""
         pool = self._pool
         if pool is None:
             raise StorageUnavailable("the local storage is not started or is closed")
@@ -291,7 +298,7 @@ class LocalStorage(LocalMultipart, UnsupportedStorage):
         try:
             return await asyncio.shield(fut)
         except asyncio.CancelledError:
-            fut.add_done_callback(_consume)
+            fut.add_done_callback(on_cancel)
             raise
         except (sqlite3.Error, OSError) as exc:
             log.error("local storage failed: %s: %s", type(exc).__name__, exc)
@@ -334,7 +341,7 @@ class LocalStorage(LocalMultipart, UnsupportedStorage):
             writer.abandoned = True
 
             def _discard(done: asyncio.Future[T]) -> None:
-                _consume(done)
+                consume_outcome(done)
                 writer.discard()
 
             fut.add_done_callback(_discard)
@@ -502,25 +509,9 @@ class LocalStorage(LocalMultipart, UnsupportedStorage):
     async def get_object(self, req: GetObject) -> ObjectRead:
         index = self._require_index()
         key = _key_bytes(req.key)
-        pool = self._pool
-        if pool is None:
-            raise StorageUnavailable("the local storage is not started or is closed")
-        fut = asyncio.get_running_loop().run_in_executor(
-            pool, self._open, index, req.bucket, key, req
+        meta, file = await self._db(
+            partial(self._open, index, req.bucket, key, req), on_cancel=close_opened
         )
-        try:
-            meta, file = await asyncio.shield(fut)
-        except asyncio.CancelledError:
-
-            def _close(done: asyncio.Future[tuple[ObjectMeta, io.FileIO]]) -> None:
-                if not done.cancelled() and done.exception() is None:
-                    done.result()[1].close()
-
-            fut.add_done_callback(_close)
-            raise
-        except (sqlite3.Error, OSError) as exc:
-            log.error("local storage failed: %s: %s", type(exc).__name__, exc)
-            raise StorageUnavailable(f"local storage failed: {exc}") from exc
         start, end = (meta.range[0], meta.range[1] + 1) if meta.range else (0, meta.size)
         return ObjectRead(meta=meta, chunks=BlobChunks(file, start, end))
 
@@ -600,29 +591,17 @@ class LocalStorage(LocalMultipart, UnsupportedStorage):
     async def _prepare_copy(
         self, index: Index, req: CopyObject, source_key: bytes, key: bytes, writer: BlobWriter
     ) -> tuple[ObjectRow, io.FileIO | None]:
-        pool = self._pool
-        if pool is None:
-            raise StorageUnavailable("the local storage is not started or is closed")
-        fut = asyncio.get_running_loop().run_in_executor(
-            pool, self._copy_source, index, req, source_key, key, writer
-        )
+        def _drop(done: asyncio.Future[tuple[ObjectRow, io.FileIO | None]]) -> None:
+            close_opened(done)
+            writer.discard()
+
         try:
-            return await asyncio.shield(fut)
+            return await self._db(
+                partial(self._copy_source, index, req, source_key, key, writer), on_cancel=_drop
+            )
         except asyncio.CancelledError:
             writer.abandoned = True
-
-            def _drop(done: asyncio.Future[tuple[ObjectRow, io.FileIO | None]]) -> None:
-                if not done.cancelled() and done.exception() is None:
-                    file = done.result()[1]
-                    if file is not None:
-                        file.close()
-                writer.discard()
-
-            fut.add_done_callback(_drop)
             raise
-        except (sqlite3.Error, OSError) as exc:
-            log.error("local storage failed: %s: %s", type(exc).__name__, exc)
-            raise StorageUnavailable(f"local storage failed: {exc}") from exc
 
     def _copy_source(
         self, index: Index, req: CopyObject, source_key: bytes, key: bytes, writer: BlobWriter

@@ -25,12 +25,20 @@ import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Final
+from typing import Any, Final, TypeVar
 
 from backend_workers.storage.base import StorageUnavailable
 from s3compat.errors import S3Error
 
-__all__ = ["READ_CHUNK", "BlobChunks", "BlobStore", "BlobWriter", "fsync_dir"]
+__all__ = [
+    "READ_CHUNK",
+    "BlobChunks",
+    "BlobStore",
+    "BlobWriter",
+    "close_opened",
+    "consume_outcome",
+    "fsync_dir",
+]
 
 READ_CHUNK: Final = 1024 * 1024
 _FANOUT: Final = tuple(f"{i:02x}" for i in range(256))
@@ -252,10 +260,21 @@ class BlobWriter:
             self._store.unlink(self.name)
 
 
-def _consume(fut: asyncio.Future[bytes]) -> None:
+def consume_outcome(fut: asyncio.Future[Any]) -> None:
     """Retrieve an abandoned future's outcome so asyncio does not log it."""
     if not fut.cancelled():
         fut.exception()
+
+
+_Opened = TypeVar("_Opened", bound=tuple[Any, io.FileIO | None])
+
+
+def close_opened(done: asyncio.Future[_Opened]) -> None:
+    """For an abandoned job that returned ``(value, file)``: close the file."""
+    if not done.cancelled() and done.exception() is None:
+        file = done.result()[1]
+        if file is not None:
+            file.close()
 
 
 class BlobChunks:
@@ -298,7 +317,7 @@ class BlobChunks:
         if reading is not None and not reading.done():
             # A read thread still uses the descriptor: close it when that read ends.
             def _close(done: asyncio.Future[bytes]) -> None:
-                _consume(done)
+                consume_outcome(done)
                 file.close()
 
             reading.add_done_callback(_close)

@@ -31,7 +31,6 @@ import asyncio
 import io
 import os
 import secrets
-import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -40,7 +39,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Final, TypeVar
 
 from backend_workers.storage.base import StorageUnavailable
-from backend_workers.storage.local_blobs import READ_CHUNK, BlobStore, BlobWriter
+from backend_workers.storage.local_blobs import READ_CHUNK, BlobStore, BlobWriter, close_opened
 from backend_workers.storage.local_index import Index, ObjectRow, PartRow, UploadRow
 from s3compat.checksums import Checksum, new_checksum
 from s3compat.conditional import check_copy_source
@@ -137,11 +136,6 @@ def _copy_part(
     return writer.finish([], "")
 
 
-def _close_file(done: asyncio.Future[tuple[T, io.FileIO]]) -> None:
-    if not done.cancelled() and done.exception() is None:
-        done.result()[1].close()
-
-
 class LocalMultipart:
     """The multipart operations of the local store."""
 
@@ -150,7 +144,11 @@ class LocalMultipart:
         _pool: ThreadPoolExecutor | None
 
         def _require_index(self) -> Index: ...
-        async def _db(self, job: Callable[[], T]) -> T: ...
+        async def _db(
+            self,
+            job: Callable[[], T],
+            on_cancel: Callable[[asyncio.Future[T]], object] = ...,
+        ) -> T: ...
         async def _write(self, writer: BlobWriter, job: Callable[[], T]) -> T: ...
         async def _spool(
             self,
@@ -259,8 +257,8 @@ class LocalMultipart:
         index = self._require_index()
         key = _key_bytes(req.key)
         source_key = _key_bytes(req.source_key)
-        (upload, first, length), file = await self._mpu_opened(
-            partial(self._mpu_copy_source, index, req, key, source_key)
+        (upload, first, length), file = await self._db(
+            partial(self._mpu_copy_source, index, req, key, source_key), on_cancel=close_opened
         )
         algorithm = upload.checksum_algorithm
         checksum = new_checksum(algorithm) if algorithm else None
@@ -316,21 +314,6 @@ class LocalMultipart:
         except FileNotFoundError:
             raise StorageUnavailable("a stored object's data file is missing") from None
         return (upload, first, length), file
-
-    async def _mpu_opened(self, job: Callable[[], tuple[T, io.FileIO]]) -> tuple[T, io.FileIO]:
-        """Run ``job`` on the index thread; the file it opens is closed if the
-        caller is cancelled meanwhile."""
-        pool = self._pool
-        if pool is None:
-            raise StorageUnavailable("the local storage is not started or is closed")
-        fut = asyncio.get_running_loop().run_in_executor(pool, job)
-        try:
-            return await asyncio.shield(fut)
-        except asyncio.CancelledError:
-            fut.add_done_callback(_close_file)
-            raise
-        except (sqlite3.Error, OSError) as exc:
-            raise StorageUnavailable(f"local storage failed: {exc}") from exc
 
     # ---------------------------------------------------------------- complete
 
