@@ -210,6 +210,18 @@ def _range_param(header: str | None) -> str | None:
         return _NEVER_SATISFIABLE
 
 
+def _attribute_params(
+    content_type: str, metadata: Mapping[str, str], headers: Mapping[str, str]
+) -> dict[str, Any]:
+    """An object's content type, user metadata and stored headers as the
+    store's parameters (PutObject, CopyObject with REPLACE, multipart create)."""
+    params: dict[str, Any] = {"ContentType": content_type, "Metadata": metadata}
+    for name, param in _STORED_HEADERS.items():
+        if name in headers:
+            params[param] = headers[name]
+    return params
+
+
 def _checksum_params(checksums: Mapping[str, str]) -> dict[str, str]:
     return {"Checksum" + a: v for a, v in checksums.items() if a in ALGORITHMS}
 
@@ -394,12 +406,8 @@ class S3Storage(UnsupportedStorage):
             "Bucket": req.bucket,
             "Key": req.key,
             "ContentLength": req.size,
-            "ContentType": req.content_type,
-            "Metadata": req.metadata,
+            **_attribute_params(req.content_type, req.metadata, req.headers),
         }
-        for name, param in _STORED_HEADERS.items():
-            if name in req.headers:
-                params[param] = req.headers[name]
         # The store verifies and keeps the checksums; it checks the
         # conditions atomically with the write.
         params.update(_checksum_params(req.checksums))
@@ -563,11 +571,7 @@ class S3Storage(UnsupportedStorage):
             "MetadataDirective": "REPLACE" if req.replace_metadata else "COPY",
         }
         if req.replace_metadata:
-            params["ContentType"] = req.content_type
-            params["Metadata"] = req.metadata
-            for name, param in _STORED_HEADERS.items():
-                if name in req.headers:
-                    params[param] = req.headers[name]
+            params.update(_attribute_params(req.content_type, req.metadata, req.headers))
         if req.replace_tags:
             params["TaggingDirective"] = "REPLACE"
             params["Tagging"] = _tagging(req.tags)
@@ -666,12 +670,8 @@ class S3Storage(UnsupportedStorage):
         params: dict[str, Any] = {
             "Bucket": req.bucket,
             "Key": req.key,
-            "ContentType": req.content_type,
-            "Metadata": req.metadata,
+            **_attribute_params(req.content_type, req.metadata, req.headers),
         }
-        for name, param in _STORED_HEADERS.items():
-            if name in req.headers:
-                params[param] = req.headers[name]
         if req.tags:
             params["Tagging"] = _tagging(req.tags)
         if req.checksum_algorithm:
